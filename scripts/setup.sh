@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs every Debian package trident needs to build, test and benchmark.
+# Idempotent; run as root on Debian bookworm.
+set -euo pipefail
+
+BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config clang libclang-rt-dev
+  clang-format libasio-dev libssl-dev openssl libnghttp2-dev zlib1g-dev libcli11-dev)
+TEST_PKGS=(libgtest-dev curl nghttp2-client python3 python3-pytest python3-h2)
+BENCH_PKGS=(wrk nginx-light h2o)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+[ "${1:-}" = "--bench" ] && want+=("${BENCH_PKGS[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,301 @@
+#include "http/h1/session.hpp"
+
+#include <charconv>
+
+#include "core/loop.hpp"
+#include "http/h2/session.hpp"
+
+namespace trident::http::h1 {
+namespace {
+// Request body bytes buffered for a handler that has not read them yet;
+// past this the connection stops reading (TCP back-pressure to the client).
+constexpr std::size_t kMaxBufferedBody = 1 << 20;
+
+void append_number(std::string& out, std::uint64_t v, int base = 10) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, base);
+  (void)ec;
+  out.append(buf, end);
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
+         name == "upgrade" || name == "proxy-connection";
+}
+
+bool safe_field(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+}  // namespace
+
+Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& peer)
+    : service_(service), io_(io), peer_(peer), parser_(*this, service.h1) {}
+
+Session::~Session() = default;
+
+std::size_t Session::on_input(std::string_view data) {
+  std::size_t total = 0;
+  while (!close_after_flush_ && total < data.size()) {
+    reap();
+    if (!wants_input()) break;
+    std::size_t n = parser_.feed(data.substr(total));
+    total += n;
+    if (parser_.error() != Error::none) {
+      send_error(static_cast<int>(parser_.error()), parser_.error_reason());
+      break;
+    }
+    if (n == 0) break;
+  }
+  // Bytes left over between requests are the start of the next head.
+  saw_bytes_ = parser_.idle() && !exchange_ && total < data.size();
+  pump();
+  return total;
+}
+
+void Session::on_head(const RequestHead& head) {
+  saw_bytes_ = false;
+  exchange_ = std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
+  Request& req = exchange_->request;
+  req.method.assign(head.method);
+  req.version = head.version_minor == 0 ? Version::http10 : Version::http11;
+  req.scheme = peer_.tls ? "https" : "http";
+  req.authority.assign(head.host);
+  std::string_view target = head.target;
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    // absolute-form: the authority in the target wins over Host (RFC 9112 §3.2.2)
+    std::string_view rest = target.substr(target.find("//") + 2);
+    auto slash = rest.find('/');
+    req.authority.assign(rest.substr(0, slash));
+    target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  }
+  req.target.assign(target);
+  req.headers.reserve(head.headers.size());
+  for (const HeaderField& f : head.headers) req.headers.add(f.name, f.value);
+
+  keep_alive_ = head.keep_alive && !draining_;
+  head_request_ = req.method == "HEAD";
+  http10_ = head.version_minor == 0;
+  request_complete_ = false;
+  discard_body_ = false;
+  chunked_out_ = false;
+  body_allowed_ = true;
+
+  bool has_body = head.chunked || head.content_length > 0;
+  if (!(target.starts_with('/') || (target == "*" && req.method == "OPTIONS"))) {
+    exchange_->response.send_status(400, "Bad Request: invalid request-target");
+    keep_alive_ = false;
+    return;
+  }
+  if (head.upgrade && !peer_.tls && !has_body && iequals(head.upgrade_protocol, "h2c") &&
+      req.headers.has("http2-settings")) {
+    start_h2c_upgrade(head);
+    return;
+  }
+  if (head.expect_continue && has_body && !http10_) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+  exchange_->request.body().on_consumed = [this](std::size_t) {
+    if (exchange_ && exchange_->request.body().buffered() == 0) io_.wake();
+  };
+  exchange_->start(service_.handler);
+}
+
+void Session::on_body(std::string_view data) {
+  if (exchange_ && !discard_body_) exchange_->request.body().push(data);
+}
+
+void Session::on_trailers(const std::vector<HeaderField>&) {
+  // Request trailers are validated by the parser; no handler consumes them yet.
+}
+
+void Session::on_message_complete() {
+  request_complete_ = true;
+  if (exchange_) exchange_->request.body().end();
+}
+
+void Session::start_h2c_upgrade(const RequestHead& head) {
+  auto next = std::make_unique<h2::Session>(service_, io_, peer_);
+  Request& req = exchange_->request;
+  if (!next->accept_upgrade(req.headers.get("http2-settings"), std::move(req))) {
+    // An unusable HTTP2-Settings header: ignore the upgrade, serve over HTTP/1.1.
+    (void)head;
+    exchange_ = std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
+    exchange_->response.send_status(400, "Bad Request: invalid HTTP2-Settings");
+    keep_alive_ = false;
+    return;
+  }
+  out_.append("HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n");
+  exchange_.reset();
+  close_after_flush_ = false;
+  switched_ = true;
+  io_.switch_session(std::move(next));
+}
+
+void Session::send_head(const Response& res, bool end_stream) {
+  int status = res.status;
+  out_.append("HTTP/1.1 ");
+  append_number(out_, static_cast<std::uint64_t>(status));
+  out_.push_back(' ');
+  out_.append(reason_phrase(status));
+  out_.append("\r\n");
+
+  bool has_length = res.headers.has("content-length");
+  body_allowed_ = !(head_request_ || status == 204 || status == 304 || status < 200);
+  bool status_has_body = !(status == 204 || status == 304 || status < 200);
+  if (!has_length && !end_stream && status_has_body) {
+    if (http10_) {
+      keep_alive_ = false;  // close-delimited body
+    } else {
+      chunked_out_ = true;
+    }
+  }
+  if (draining_ || service_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
+
+  if (!res.headers.has("server")) {
+    out_.append("server: ").append(service_.server_header).append("\r\n");
+  }
+  if (!res.headers.has("date")) out_.append("date: ").append(http_date()).append("\r\n");
+  for (const auto& [name, value] : res.headers) {
+    if (is_hop_by_hop(name) || !safe_field(value) || !safe_field(name)) continue;
+    out_.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (end_stream && !has_length && status_has_body && !head_request_) {
+    out_.append("content-length: 0\r\n");
+  }
+  if (chunked_out_) out_.append("transfer-encoding: chunked\r\n");
+  if (!keep_alive_) {
+    out_.append("connection: close\r\n");
+  } else if (http10_) {
+    out_.append("connection: keep-alive\r\n");
+  }
+  out_.append("\r\n");
+}
+
+void Session::send_data(std::string_view data, bool end_stream) {
+  if (!body_allowed_) return;
+  if (chunked_out_) {
+    if (!data.empty()) {
+      append_number(out_, data.size(), 16);
+      out_.append("\r\n").append(data).append("\r\n");
+    }
+    if (end_stream) out_.append("0\r\n\r\n");
+  } else {
+    out_.append(data);
+  }
+}
+
+void Session::send_trailers(const Headers& trailers) {
+  if (!body_allowed_ || !chunked_out_) return;  // no way to carry trailers without chunking
+  out_.append("0\r\n");
+  for (const auto& [name, value] : trailers) {
+    if (is_hop_by_hop(name) || !safe_field(value) || !safe_field(name)) continue;
+    out_.append(name).append(": ").append(value).append("\r\n");
+  }
+  out_.append("\r\n");
+}
+
+void Session::abort_stream() {
+  // HTTP/1.1 has no stream reset: a truncated response is signalled by closing.
+  keep_alive_ = false;
+  close_after_flush_ = true;
+}
+
+void Session::on_handler_done() {
+  if (exchange_ && !request_complete_) {
+    // The handler answered without reading the whole body: skip the rest of
+    // it so the next pipelined request is still found.
+    discard_body_ = true;
+  }
+  io_.wake();
+}
+
+void Session::reap() {
+  if (!exchange_ || !request_complete_ || !exchange_->handler_done()) return;
+  exchange_.reset();
+  if (!keep_alive_ || draining_) close_after_flush_ = true;
+}
+
+void Session::pump() {
+  while (exchange_ && exchange_->pump()) {
+  }
+  reap();
+}
+
+void Session::take_output(std::string& out) {
+  if (out_.empty()) return;
+  if (out.empty()) {
+    out.swap(out_);
+  } else {
+    out.append(out_);
+    out_.clear();
+  }
+  in_flight_ = out.size();
+}
+
+void Session::on_output_flushed() {
+  in_flight_ = 0;
+  pump();
+}
+
+void Session::on_wake() { pump(); }
+
+bool Session::wants_input() const {
+  if (close_after_flush_ || switched_) return false;
+  if (!exchange_) return true;
+  if (request_complete_) return false;  // pipelined requests wait for this response
+  return discard_body_ || exchange_->request.body().buffered() < kMaxBufferedBody;
+}
+
+void Session::on_peer_closed() {
+  if (exchange_) {
+    exchange_->abort();
+    pump();
+  }
+  close_after_flush_ = true;
+}
+
+void Session::start_drain() {
+  draining_ = true;
+  if (!exchange_) close_after_flush_ = true;
+}
+
+void Session::on_timeout(net::Phase phase) {
+  if (phase == net::Phase::idle) {
+    close_after_flush_ = true;
+    return;
+  }
+  send_error(408, "request timeout");
+}
+
+net::Phase Session::phase() const {
+  if (exchange_) return request_complete_ ? net::Phase::busy : net::Phase::reading_body;
+  if (saw_bytes_ || !parser_.idle()) return net::Phase::reading_head;
+  return net::Phase::idle;
+}
+
+void Session::send_error(int status, std::string_view reason) {
+  bool response_started = false;
+  if (exchange_) {
+    response_started = exchange_->response.started();
+    exchange_->abort();
+  }
+  keep_alive_ = false;
+  close_after_flush_ = true;
+  if (response_started) return;  // cannot answer twice: closing says it
+  std::string body(reason_phrase(status));
+  if (!reason.empty()) body.append(": ").append(reason);
+  body.push_back('\n');
+  out_.append("HTTP/1.1 ");
+  append_number(out_, static_cast<std::uint64_t>(status));
+  out_.push_back(' ');
+  out_.append(reason_phrase(status));
+  out_.append("\r\nserver: ").append(service_.server_header);
+  out_.append("\r\ndate: ").append(http_date());
+  out_.append("\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ");
+  append_number(out_, body.size());
+  out_.append("\r\nconnection: close\r\n\r\n").append(body);
+  pump();
+}
+
+}  // namespace trident::http::h1

@@ -1,0 +1,356 @@
+#include "net/connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "net/tls.hpp"
+#include "net/worker.hpp"
+
+namespace trident::net {
+namespace {
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::uint32_t kLingerSeconds = 2;
+// Reads per readable event before yielding to other connections.
+constexpr int kMaxReadsPerEvent = 4;
+}  // namespace
+
+Connection::Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls)
+    : worker_(worker), socket_(std::move(socket)), tls_ctx_(tls) {}
+
+Connection::~Connection() {
+  session_.reset();
+  if (ssl_) SSL_free(ssl_);
+}
+
+void Connection::start() {
+  asio::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    peer_.address = remote.address().to_string();
+    peer_.port = remote.port();
+  }
+  phase_since_ = last_read_ = worker_.now();
+  if (tls_ctx_) {
+    ssl_ = SSL_new(tls_ctx_);
+    if (!ssl_ || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return close();
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_accept_state(ssl_);
+    peer_.tls = true;
+    handshaking_ = true;
+    handshake();
+  } else {
+    wait_readable();
+  }
+}
+
+void Connection::handshake() {
+  ERR_clear_error();
+  int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    handshaking_ = false;
+    return on_handshake_done();
+  }
+  int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ) {
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [self = shared_from_this()](const asio::error_code& ec) {
+                         if (!ec && !self->closed_) self->handshake();
+                       });
+  } else if (err == SSL_ERROR_WANT_WRITE) {
+    socket_.async_wait(asio::socket_base::wait_write,
+                       [self = shared_from_this()](const asio::error_code& ec) {
+                         if (!ec && !self->closed_) self->handshake();
+                       });
+  } else {
+    unsigned long e = ERR_peek_error();
+    log::debug("TLS handshake with " + peer_.address + " failed: " +
+               (e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "?" : "closed"));
+    close();
+  }
+}
+
+void Connection::on_handshake_done() {
+  peer_.alpn = negotiated_alpn(ssl_);
+  if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
+    peer_.server_name = sni;
+  }
+  peer_.client_subject = peer_certificate_subject(ssl_);
+  Protocol p = peer_.alpn == "h2" ? Protocol::http2 : Protocol::http1;
+  session_ = worker_.factory()(*this, peer_, p);
+  // The client may have sent application data with its Finished message.
+  on_readable();
+}
+
+bool Connection::choose_protocol() {
+  std::size_t n = std::min(in_.size(), kH2Preface.size());
+  bool h2 = std::string_view(in_).substr(0, n) == kH2Preface.substr(0, n);
+  if (h2 && in_.size() < kH2Preface.size()) return false;
+  session_ = worker_.factory()(*this, peer_, h2 ? Protocol::http2 : Protocol::http1);
+  return true;
+}
+
+Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
+  if (ssl_) {
+    ERR_clear_error();
+    int rc = SSL_read(ssl_, buf, static_cast<int>(len));
+    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ: return {0, IoStatus::would_block_read};
+      case SSL_ERROR_WANT_WRITE: return {0, IoStatus::would_block_write};
+      case SSL_ERROR_ZERO_RETURN: return {0, IoStatus::eof};
+      default: return {0, IoStatus::error};
+    }
+  }
+  ssize_t rc = ::recv(socket_.native_handle(), buf, len, 0);
+  if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
+  if (rc == 0) return {0, IoStatus::eof};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return {0, IoStatus::would_block_read};
+  }
+  return {0, IoStatus::error};
+}
+
+Connection::IoResult Connection::transport_write(const char* buf, std::size_t len) {
+  if (ssl_) {
+    ERR_clear_error();
+    int rc = SSL_write(ssl_, buf, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
+    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ: return {0, IoStatus::would_block_read};
+      case SSL_ERROR_WANT_WRITE: return {0, IoStatus::would_block_write};
+      default: return {0, IoStatus::error};
+    }
+  }
+  ssize_t rc = ::send(socket_.native_handle(), buf, len, MSG_NOSIGNAL);
+  if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return {0, IoStatus::would_block_write};
+  }
+  return {0, IoStatus::error};
+}
+
+void Connection::wait_readable() {
+  if (read_waiting_ || closed_) return;
+  read_waiting_ = true;
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](const asio::error_code& ec) {
+                       self->read_waiting_ = false;
+                       if (ec || self->closed_) return;
+                       if (self->lingering_) return self->linger();
+                       self->on_readable();
+                     });
+}
+
+void Connection::wait_writable() {
+  if (write_waiting_ || closed_) return;
+  write_waiting_ = true;
+  socket_.async_wait(asio::socket_base::wait_write,
+                     [self = shared_from_this()](const asio::error_code& ec) {
+                       self->write_waiting_ = false;
+                       if (ec || self->closed_) return;
+                       self->drive(false);
+                     });
+}
+
+void Connection::on_readable() {
+  std::string& scratch = worker_.scratch();
+  for (int i = 0; i < kMaxReadsPerEvent && !closed_; ++i) {
+    if (session_ && !session_->wants_input()) break;
+    IoResult r = transport_read(scratch.data(), scratch.size());
+    if (r.status == IoStatus::ok) {
+      last_read_ = worker_.now();
+      deliver(scratch.data(), r.n);
+      if (r.n < scratch.size() && !ssl_) break;  // drained the socket
+      continue;
+    }
+    if (r.status == IoStatus::would_block_read || r.status == IoStatus::would_block_write) break;
+    if (r.status == IoStatus::eof) {
+      peer_eof_ = true;
+      // A request still arriving can never complete now; one being answered may.
+      if (!session_ || session_->phase() != Phase::busy) return close();
+      break;
+    }
+    if (session_) session_->on_peer_closed();
+    return close();
+  }
+  if (!closed_) drive(false);
+}
+
+void Connection::deliver(const char* data, std::size_t len) {
+  in_.append(data, len);
+  if (!session_ && !choose_protocol()) return;
+}
+
+void Connection::feed_input() {
+  while (session_ && !in_.empty() && session_->wants_input()) {
+    std::size_t used = session_->on_input(in_);
+    in_.erase(0, used);
+    if (next_session_) {
+      // h2c upgrade: the 101 goes out first, then the new session's frames.
+      std::string pending;
+      session_->take_output(pending);
+      if (out_off_ == out_.size()) {
+        out_.clear();
+        out_off_ = 0;
+      }
+      out_.append(pending);
+      session_ = std::move(next_session_);
+      continue;
+    }
+    if (used == 0) break;
+  }
+}
+
+void Connection::drive(bool woken) {
+  if (closed_) return;
+  processing_ = true;
+  do {
+    rerun_ = false;
+    if (session_ && woken) session_->on_wake();
+    woken = true;
+    feed_input();
+    flush();
+  } while (rerun_ && !closed_);
+  processing_ = false;
+  if (!closed_) finish_or_wait();
+}
+
+void Connection::flush() {
+  if (!session_ || write_waiting_ || closed_) return;
+  for (;;) {
+    if (out_off_ == out_.size()) {
+      bool had_output = !out_.empty();
+      out_.clear();
+      out_off_ = 0;
+      if (had_output) session_->on_output_flushed();
+      session_->take_output(out_);
+      if (out_.empty()) return;
+    }
+    IoResult r = transport_write(out_.data() + out_off_, out_.size() - out_off_);
+    if (r.status == IoStatus::ok) {
+      out_off_ += r.n;
+      continue;
+    }
+    if (r.status == IoStatus::would_block_write) return wait_writable();
+    if (r.status == IoStatus::would_block_read) return wait_readable();
+    session_->on_peer_closed();
+    return close();
+  }
+}
+
+void Connection::finish_or_wait() {
+  if (session_) {
+    Phase p = session_->phase();
+    if (p != phase_) {
+      phase_ = p;
+      phase_since_ = worker_.now();
+    }
+  }
+  bool output_pending = out_off_ < out_.size();
+  if (session_ && session_->should_close() && !output_pending) return linger();
+  if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
+    return close();
+  }
+  if (!peer_eof_ && (!session_ || session_->wants_input())) wait_readable();
+}
+
+void Connection::wake() {
+  if (closed_) return;
+  if (processing_) {
+    rerun_ = true;
+    return;
+  }
+  if (wake_posted_) return;
+  wake_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->wake_posted_ = false;
+    self->drive(true);
+  });
+}
+
+void Connection::switch_session(std::unique_ptr<Session> next) { next_session_ = std::move(next); }
+
+void Connection::drain() {
+  if (closed_) return;
+  if (!session_) return close();
+  session_->start_drain();
+  wake();
+}
+
+void Connection::linger() {
+  // Half-close, then read until the client closes too: closing with unread
+  // input would make the kernel send RST, which can destroy the response we
+  // just wrote before the client reads it.
+  if (!lingering_) {
+    lingering_ = true;
+    phase_since_ = worker_.now();
+    if (ssl_) {
+      ERR_clear_error();
+      SSL_shutdown(ssl_);
+    }
+    asio::error_code ec;
+    socket_.shutdown(asio::socket_base::shutdown_send, ec);
+    if (ec) return close();
+  }
+  char* buf = worker_.scratch().data();
+  for (;;) {
+    ssize_t rc = ::recv(socket_.native_handle(), buf, worker_.scratch().size(), 0);
+    if (rc > 0) continue;
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return close();
+  }
+  wait_readable();
+}
+
+void Connection::check_timeouts(std::uint32_t now) {
+  if (closed_) return;
+  const ServerOptions& o = worker_.options();
+  auto elapsed = [&](std::uint32_t since) { return std::chrono::seconds(now - since); };
+  if (lingering_) {
+    if (elapsed(phase_since_).count() >= kLingerSeconds) close();
+    return;
+  }
+  if (!session_) {
+    if (elapsed(phase_since_) >= o.header_timeout) close();
+    return;
+  }
+  Phase p = session_->phase();
+  if (p != phase_) {
+    phase_ = p;
+    phase_since_ = now;
+    return;
+  }
+  bool expired = false;
+  switch (p) {
+    case Phase::idle: expired = elapsed(phase_since_) >= o.idle_timeout; break;
+    case Phase::reading_head: expired = elapsed(phase_since_) >= o.header_timeout; break;
+    case Phase::reading_body: expired = elapsed(last_read_) >= o.body_timeout; break;
+    case Phase::busy: break;
+  }
+  if (!expired) return;
+  session_->on_timeout(p);
+  wake();
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  auto self = shared_from_this();  // the worker may hold the last reference
+  if (session_) session_->on_peer_closed();
+  session_.reset();
+  next_session_.reset();
+  asio::error_code ec;
+  socket_.close(ec);
+  worker_.remove(this);
+}
+
+}  // namespace trident::net

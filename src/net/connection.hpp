@@ -1,0 +1,92 @@
+// One accepted socket: reads (through TLS when configured), picks the
+// protocol (ALPN, or the HTTP/2 preface on plaintext), feeds bytes to the
+// Session, writes what it produces, and enforces read timeouts. Reads go
+// through a per-thread scratch buffer, so an idle connection holds no
+// receive buffer of its own; writes are tried synchronously first and only
+// wait for EPOLLOUT when the socket is full.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/peer.hpp"
+#include "net/session.hpp"
+
+namespace trident::net {
+
+class Worker;
+
+using SessionFactory =
+    std::function<std::unique_ptr<Session>(SessionIo&, const PeerInfo&, Protocol)>;
+
+class Connection final : public SessionIo, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls);
+  ~Connection() override;
+
+  void start();
+  void drain();  // graceful shutdown: the session finishes what is in flight
+  void close();  // now
+  // Called by the worker once per tick (seconds since the worker started).
+  void check_timeouts(std::uint32_t now);
+
+  // SessionIo
+  void wake() override;
+  void switch_session(std::unique_ptr<Session> next) override;
+
+ private:
+  enum class IoStatus { ok, would_block_read, would_block_write, eof, error };
+  struct IoResult {
+    std::size_t n;
+    IoStatus status;
+  };
+  IoResult transport_read(char* buf, std::size_t len);
+  IoResult transport_write(const char* buf, std::size_t len);
+
+  void handshake();
+  void on_handshake_done();
+  void wait_readable();
+  void wait_writable();
+  void on_readable();
+  void deliver(const char* data, std::size_t len);
+  bool choose_protocol();  // plaintext: sniff the preface; false → need more bytes
+  void drive(bool woken);  // run the session, flush, decide what to wait for
+  void feed_input();
+  void flush();
+  void finish_or_wait();
+  void linger();  // half-close and discard input until EOF or timeout
+
+  Worker& worker_;
+  asio::ip::tcp::socket socket_;
+  SSL_CTX* tls_ctx_;
+  SSL* ssl_ = nullptr;
+  PeerInfo peer_;
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<Session> next_session_;  // pending switch (h2c upgrade)
+
+  std::string in_;   // input not consumed yet
+  std::string out_;  // output being written
+  std::size_t out_off_ = 0;
+
+  std::uint32_t phase_since_ = 0;
+  std::uint32_t last_read_ = 0;
+  Phase phase_ = Phase::reading_head;
+
+  bool handshaking_ = false;
+  bool read_waiting_ = false;
+  bool write_waiting_ = false;
+  bool wake_posted_ = false;
+  bool processing_ = false;
+  bool rerun_ = false;
+  bool peer_eof_ = false;
+  bool lingering_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace trident::net

@@ -1,0 +1,100 @@
+#include "net/server.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "core/log.hpp"
+#include "net/worker.hpp"
+
+namespace trident::net {
+
+asio::ip::tcp::endpoint parse_endpoint(const std::string& text) {
+  std::string host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw std::invalid_argument("bad address '" + text + "' (want [v6addr]:port)");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("bad address '" + text + "' (want host:port)");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::invalid_argument("bad address '" + text + "': " + ec.message());
+  unsigned long p = 0;
+  try {
+    p = std::stoul(port);
+  } catch (...) {
+    p = 70000;
+  }
+  if (p > 65535) throw std::invalid_argument("bad port in '" + text + "'");
+  return {addr, static_cast<unsigned short>(p)};
+}
+
+Server::Server(ServerOptions options, SessionFactory factory)
+    : options_(std::move(options)), factory_(std::move(factory)) {}
+
+Server::~Server() = default;
+
+void Server::run() {
+  bool any_tls = false;
+  for (const auto& l : options_.listeners) any_tls |= l.tls;
+  if (any_tls) tls_ = std::make_unique<TlsContext>(options_.tls);
+
+  unsigned n = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  std::size_t per_worker = (options_.max_connections + n - 1) / n;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker));
+    for (const auto& l : options_.listeners) {
+      workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr);
+    }
+  }
+
+  // Signals are taken by this thread only (sigwait); workers never see them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  if (on_ready) on_ready();
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+            ": draining (deadline " + std::to_string(options_.drain_timeout.count()) + "s)");
+  if (on_drain) on_drain();
+  for (auto& w : workers) w->begin_shutdown();
+
+  // Wait for the workers to finish, a deadline, or a second signal.
+  std::thread deadline([&] {
+    timespec ts{static_cast<time_t>(options_.drain_timeout.count()), 0};
+    siginfo_t info;
+    int r = sigtimedwait(&set, &info, &ts);
+    if (r > 0) log::warn("second signal: closing all connections now");
+    else if (r < 0 && errno == EAGAIN) log::warn("drain deadline reached: closing remaining connections");
+    for (auto& w : workers) w->force_close();
+  });
+  for (auto& t : threads) t.join();
+  // Wake the deadline thread if the drain finished first.
+  pthread_kill(deadline.native_handle(), SIGTERM);
+  deadline.join();
+  log::info("shutdown complete");
+}
+
+}  // namespace trident::net

@@ -1,0 +1,61 @@
+// The boundary between a connection (sockets, TLS, timers: net/) and the
+// protocol spoken on it (h1, h2: http/). A Session never does I/O: it
+// consumes bytes, produces bytes, and tells the connection what it wants.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace trident::net {
+
+class Session;
+
+// What a session may ask of its connection.
+class SessionIo {
+ public:
+  virtual ~SessionIo() = default;
+  // Something changed outside of on_input (a handler resumed, produced
+  // output or finished): run the session again soon (coalesced, deferred).
+  virtual void wake() = 0;
+  // Replace the session (HTTP/1.1 `Upgrade: h2c`); takes effect after the
+  // current call returns. Bytes not consumed yet go to the new session.
+  virtual void switch_session(std::unique_ptr<Session> next) = 0;
+};
+
+// Where a session is, for the connection's timeouts.
+enum class Phase {
+  idle,          // nothing in flight: idle timeout
+  reading_head,  // part of a request head received: header (slowloris) timeout
+  reading_body,  // a request body is still arriving: request timeout
+  busy,          // a handler is producing a response: no read timeout
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Consumes a prefix of `data`, returns its length; the rest is presented
+  // again with more bytes appended.
+  virtual std::size_t on_input(std::string_view data) = 0;
+  // Appends pending output to `out`.
+  virtual void take_output(std::string& out) = 0;
+  // Everything taken so far has been written to the socket.
+  virtual void on_output_flushed() {}
+  // Called after wake(): reap finished work, resume waiters.
+  virtual void on_wake() {}
+  // False → stop reading (back-pressure or waiting for a handler).
+  virtual bool wants_input() const = 0;
+  // True → close once output is flushed.
+  virtual bool should_close() const = 0;
+  // Peer closed or reset: abort in-flight work.
+  virtual void on_peer_closed() = 0;
+  // Graceful shutdown: stop taking new requests (GOAWAY / Connection: close).
+  virtual void start_drain() = 0;
+  // A read timeout expired in the current phase; the session may write a
+  // last response (408) and must then report should_close().
+  virtual void on_timeout(Phase phase) = 0;
+  virtual Phase phase() const = 0;
+};
+
+}  // namespace trident::net

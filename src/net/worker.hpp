@@ -1,0 +1,66 @@
+// A worker thread: one event loop, its own SO_REUSEPORT acceptors, and the
+// connections it accepted (a connection never changes worker). Nothing here
+// is shared with other workers, so the request path takes no locks.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/loop.hpp"
+#include "net/connection.hpp"
+#include "net/options.hpp"
+
+namespace trident::net {
+
+class Worker {
+ public:
+  Worker(unsigned index, const ServerOptions& options, SessionFactory factory,
+         std::size_t max_connections);
+  ~Worker();
+
+  // Binds one acceptor (SO_REUSEPORT); throws std::system_error on failure.
+  void listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls);
+  void run();  // thread body: until shutdown completes
+
+  // Thread-safe: posted onto this worker's loop.
+  void begin_shutdown();  // stop accepting, drain connections
+  void force_close();     // drain deadline passed: close everything
+
+  // ---- for connections (worker thread only) ----
+  std::uint32_t now() const { return now_; }
+  const ServerOptions& options() const { return options_; }
+  const SessionFactory& factory() const { return factory_; }
+  std::string& scratch() { return scratch_; }
+  void remove(Connection* c);
+  std::size_t connection_count() const { return connections_.size(); }
+
+ private:
+  struct Acceptor {
+    asio::ip::tcp::acceptor acceptor;
+    SSL_CTX* tls;
+  };
+  void accept(Acceptor& a);
+  void tick();
+
+  unsigned index_;
+  const ServerOptions& options_;
+  SessionFactory factory_;
+  std::size_t max_connections_;
+  Loop loop_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
+  asio::steady_timer ticker_;
+  std::uint32_t now_ = 0;
+  std::string scratch_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace trident::net

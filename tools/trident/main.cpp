@@ -1,0 +1,170 @@
+// trident: the command-line entry point. `trident serve` runs the server
+// with the demo routes; HTTPS by default with a generated development CA.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "core/log.hpp"
+#include "demo_routes.hpp"
+#include "http/router.hpp"
+#include "http/service.hpp"
+#include "http/session_factory.hpp"
+#include "net/server.hpp"
+#include "net/tls.hpp"
+
+namespace {
+
+std::string default_state_dir() {
+  if (const char* d = std::getenv("TRIDENT_STATE_DIR")) return d;
+  if (const char* d = std::getenv("XDG_STATE_HOME")) return std::string(d) + "/trident";
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.local/state/trident";
+  return "./.trident";
+}
+
+struct ServeFlags {
+  std::vector<std::string> listen{"127.0.0.1:8443"};
+  std::vector<std::string> plaintext;
+  std::vector<std::string> certs, keys;
+  std::string client_ca;
+  bool require_client_cert = false;
+  std::string state_dir = default_state_dir();
+  unsigned workers = 0;
+  std::size_t max_connections = 10000;
+  long idle_timeout = 60, header_timeout = 10, body_timeout = 30, drain_timeout = 10;
+  std::size_t max_request_line = 8 * 1024, max_header_bytes = 64 * 1024, max_headers = 100;
+  std::uint64_t max_body = 64ull << 20;
+  std::uint32_t h2_max_streams = 128, h2_window = 1u << 20, h2_max_header_list = 64 * 1024;
+  std::uint32_t h2_max_resets = 200;
+  std::string log_level = "info";
+};
+
+int serve(const ServeFlags& f) {
+  trident::log::Level level;
+  if (!trident::log::parse_level(f.log_level, level)) {
+    std::cerr << "trident: unknown log level '" << f.log_level << "'\n";
+    return 2;
+  }
+  trident::log::set_level(level);
+
+  trident::net::ServerOptions options;
+  for (const auto& a : f.listen) options.listeners.push_back({a, true});
+  for (const auto& a : f.plaintext) options.listeners.push_back({a, false});
+  if (f.certs.size() != f.keys.size()) {
+    std::cerr << "trident: every --cert needs a matching --key (got " << f.certs.size()
+              << " certs, " << f.keys.size() << " keys)\n";
+    return 2;
+  }
+  std::string dev_ca;
+  bool any_tls = !f.listen.empty();
+  if (any_tls) {
+    if (f.certs.empty()) {
+      auto dev = trident::net::ensure_dev_certificates(f.state_dir);
+      options.tls.certificates.push_back({dev.cert_chain_pem, dev.private_key_pem});
+      dev_ca = dev.ca_cert_pem;
+    }
+    for (std::size_t i = 0; i < f.certs.size(); ++i) {
+      options.tls.certificates.push_back({f.certs[i], f.keys[i]});
+    }
+    options.tls.client_ca_pem = f.client_ca;
+    options.tls.require_client_cert = f.require_client_cert && !f.client_ca.empty();
+  }
+  options.workers = f.workers;
+  options.max_connections = f.max_connections;
+  options.idle_timeout = std::chrono::seconds(f.idle_timeout);
+  options.header_timeout = std::chrono::seconds(f.header_timeout);
+  options.body_timeout = std::chrono::seconds(f.body_timeout);
+  options.drain_timeout = std::chrono::seconds(f.drain_timeout);
+
+  trident::http::ServiceContext service;
+  service.h1.max_request_line = f.max_request_line;
+  service.h1.max_head_bytes = f.max_header_bytes;
+  service.h1.max_headers = f.max_headers;
+  service.h1.max_body = f.max_body;
+  service.h2.max_concurrent_streams = f.h2_max_streams;
+  service.h2.initial_window_size = f.h2_window;
+  service.h2.max_header_list_size = f.h2_max_header_list;
+  service.h2.max_resets_per_second = f.h2_max_resets;
+
+  trident::http::Router router;
+  trident::demo::add_demo_routes(router, service);
+  service.handler = router.as_handler();
+
+  trident::net::Server server(options, trident::http::make_session_factory(service));
+  server.on_drain = [&service] { service.draining.store(true); };
+  server.on_ready = [&] {
+    unsigned workers = options.workers ? options.workers : std::thread::hardware_concurrency();
+    for (const auto& l : options.listeners) {
+      std::printf("trident: listening on %s://%s (%s)\n", l.tls ? "https" : "http",
+                  l.address.c_str(), l.tls ? "h2, http/1.1" : "http/1.1, h2c");
+    }
+    std::printf("trident: %u workers\n", workers);
+    if (!dev_ca.empty()) {
+      std::printf("trident: development CA: %s\n", dev_ca.c_str());
+      std::printf("trident: try: curl --cacert %s https://localhost:%s/\n", dev_ca.c_str(),
+                  f.listen.front().substr(f.listen.front().rfind(':') + 1).c_str());
+    }
+    std::fflush(stdout);
+  };
+  server.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"trident: HTTP/1.1, HTTP/2 and HTTPS server"};
+  app.require_subcommand(1);
+  ServeFlags f;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the demo routes (HTTPS by default)");
+  serve_cmd->add_option("--listen", f.listen, "TLS listen address (repeatable)")
+      ->capture_default_str();
+  serve_cmd->add_option("--plaintext", f.plaintext,
+                        "Plaintext listen address for HTTP/1.1 and h2c (repeatable)");
+  serve_cmd->add_flag_function(
+      "--no-tls", [&](std::int64_t) { f.listen.clear(); }, "Serve no TLS listener");
+  serve_cmd->add_option("--cert", f.certs, "Certificate chain PEM (repeatable; SNI picks)");
+  serve_cmd->add_option("--key", f.keys, "Private key PEM for the --cert at the same position");
+  serve_cmd->add_option("--client-ca", f.client_ca, "Verify client certificates against this CA");
+  serve_cmd->add_flag("--require-client-cert", f.require_client_cert,
+                      "With --client-ca: reject clients without a certificate (mTLS)");
+  serve_cmd->add_option("--state-dir", f.state_dir, "Where the development CA is kept")
+      ->capture_default_str();
+  serve_cmd->add_option("--workers", f.workers, "Worker threads (0 = one per core)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-connections", f.max_connections)->capture_default_str();
+  serve_cmd->add_option("--idle-timeout", f.idle_timeout, "Seconds")->capture_default_str();
+  serve_cmd->add_option("--header-timeout", f.header_timeout, "Seconds to receive a request head")
+      ->capture_default_str();
+  serve_cmd->add_option("--body-timeout", f.body_timeout, "Seconds without request body bytes")
+      ->capture_default_str();
+  serve_cmd->add_option("--drain-timeout", f.drain_timeout, "Graceful shutdown deadline, seconds")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-request-line", f.max_request_line)->capture_default_str();
+  serve_cmd->add_option("--max-header-bytes", f.max_header_bytes)->capture_default_str();
+  serve_cmd->add_option("--max-headers", f.max_headers)->capture_default_str();
+  serve_cmd->add_option("--max-body", f.max_body)->capture_default_str();
+  serve_cmd->add_option("--h2-max-concurrent-streams", f.h2_max_streams)->capture_default_str();
+  serve_cmd->add_option("--h2-initial-window", f.h2_window)->capture_default_str();
+  serve_cmd->add_option("--h2-max-header-list", f.h2_max_header_list)->capture_default_str();
+  serve_cmd->add_option("--h2-max-resets-per-second", f.h2_max_resets)->capture_default_str();
+  serve_cmd->add_option("--log-level", f.log_level, "debug, info, warn, error, off")
+      ->capture_default_str();
+  app.add_subcommand("version", "Print the version")->callback([] {
+    std::printf("trident 0.1.0\n");
+  });
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) {
+    try {
+      return serve(f);
+    } catch (const std::exception& e) {
+      std::cerr << "trident: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
