@@ -21,8 +21,9 @@ constexpr std::uint32_t kLingerSeconds = 2;
 constexpr int kMaxReadsPerEvent = 4;
 }  // namespace
 
-Connection::Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls)
-    : worker_(worker), socket_(std::move(socket)), tls_ctx_(tls) {}
+Connection::Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls,
+                       bool h2_only)
+    : worker_(worker), socket_(std::move(socket)), tls_ctx_(tls), h2_only_(h2_only) {}
 
 Connection::~Connection() {
   session_.reset();
@@ -91,9 +92,12 @@ void Connection::on_handshake_done() {
 }
 
 bool Connection::choose_protocol() {
-  std::size_t n = std::min(in_.size(), kH2Preface.size());
-  bool h2 = std::string_view(in_).substr(0, n) == kH2Preface.substr(0, n);
-  if (h2 && in_.size() < kH2Preface.size()) return false;
+  // "PRI * HTTP/2.0\r\n" is no HTTP/1.1 request: anything starting like the
+  // preface goes to HTTP/2, which rejects a mangled rest with GOAWAY.
+  constexpr std::size_t kDecisive = 16;
+  std::size_t n = std::min(in_.size(), kDecisive);
+  bool h2 = h2_only_ || std::string_view(in_).substr(0, n) == kH2Preface.substr(0, n);
+  if (h2 && !h2_only_ && in_.size() < kDecisive) return false;
   session_ = worker_.factory()(*this, peer_, h2 ? Protocol::http2 : Protocol::http1);
   return true;
 }

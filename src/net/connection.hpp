@@ -27,7 +27,7 @@ using SessionFactory =
 
 class Connection final : public SessionIo, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls);
+  Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls, bool h2_only);
   ~Connection() override;
 
   void start();
@@ -65,6 +65,7 @@ class Connection final : public SessionIo, public std::enable_shared_from_this<C
   Worker& worker_;
   asio::ip::tcp::socket socket_;
   SSL_CTX* tls_ctx_;
+  bool h2_only_;
   SSL* ssl_ = nullptr;
   PeerInfo peer_;
   std::unique_ptr<Session> session_;

@@ -13,6 +13,7 @@ namespace trident::net {
 struct ListenerOptions {
   std::string address;  // "127.0.0.1:8443", "[::1]:8080", "0.0.0.0:80"
   bool tls = true;
+  bool h2_only = false;  // plaintext HTTP/2 with prior knowledge only (no HTTP/1.1 sniffing)
 };
 
 struct ServerOptions {

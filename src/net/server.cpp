@@ -58,7 +58,8 @@ void Server::run() {
   for (unsigned i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker));
     for (const auto& l : options_.listeners) {
-      workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr);
+      workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr,
+                            l.h2_only);
     }
   }
 

@@ -23,8 +23,8 @@ Worker::~Worker() {
   connections_.clear();
 }
 
-void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls) {
-  auto a = std::make_unique<Acceptor>(Acceptor{asio::ip::tcp::acceptor(loop_.io()), tls});
+void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
+  auto a = std::make_unique<Acceptor>(Acceptor{asio::ip::tcp::acceptor(loop_.io()), tls, h2_only});
   auto& acc = a->acceptor;
   acc.open(endpoint.protocol());
   acc.set_option(asio::socket_base::reuse_address(true));
@@ -51,7 +51,7 @@ void Worker::accept(Acceptor& a) {
         asio::error_code ignored;
         socket.close(ignored);  // over the limit: refuse rather than degrade everyone
       } else {
-        auto conn = std::make_shared<Connection>(*this, std::move(socket), a.tls);
+        auto conn = std::make_shared<Connection>(*this, std::move(socket), a.tls, a.h2_only);
         Connection* raw = conn.get();
         connections_.emplace(raw, std::move(conn));
         raw->start();

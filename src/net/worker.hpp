@@ -27,7 +27,7 @@ class Worker {
   ~Worker();
 
   // Binds one acceptor (SO_REUSEPORT); throws std::system_error on failure.
-  void listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls);
+  void listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only = false);
   void run();  // thread body: until shutdown completes
 
   // Thread-safe: posted onto this worker's loop.
@@ -46,6 +46,7 @@ class Worker {
   struct Acceptor {
     asio::ip::tcp::acceptor acceptor;
     SSL_CTX* tls;
+    bool h2_only;
   };
   void accept(Acceptor& a);
   void tick();

@@ -28,6 +28,7 @@ std::string default_state_dir() {
 struct ServeFlags {
   std::vector<std::string> listen{"127.0.0.1:8443"};
   std::vector<std::string> plaintext;
+  std::vector<std::string> h2c;
   std::vector<std::string> certs, keys;
   std::string client_ca;
   bool require_client_cert = false;
@@ -53,6 +54,7 @@ int serve(const ServeFlags& f) {
   trident::net::ServerOptions options;
   for (const auto& a : f.listen) options.listeners.push_back({a, true});
   for (const auto& a : f.plaintext) options.listeners.push_back({a, false});
+  for (const auto& a : f.h2c) options.listeners.push_back({a, false, true});
   if (f.certs.size() != f.keys.size()) {
     std::cerr << "trident: every --cert needs a matching --key (got " << f.certs.size()
               << " certs, " << f.keys.size() << " keys)\n";
@@ -99,7 +101,8 @@ int serve(const ServeFlags& f) {
     unsigned workers = options.workers ? options.workers : std::thread::hardware_concurrency();
     for (const auto& l : options.listeners) {
       std::printf("trident: listening on %s://%s (%s)\n", l.tls ? "https" : "http",
-                  l.address.c_str(), l.tls ? "h2, http/1.1" : "http/1.1, h2c");
+                  l.address.c_str(),
+                  l.tls ? "h2, http/1.1" : (l.h2_only ? "h2c prior knowledge" : "http/1.1, h2c"));
     }
     std::printf("trident: %u workers\n", workers);
     if (!dev_ca.empty()) {
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--plaintext", f.plaintext,
                         "Plaintext listen address for HTTP/1.1 and h2c (repeatable)");
+  serve_cmd->add_option("--h2c", f.h2c,
+                        "Plaintext listen address for HTTP/2 with prior knowledge only (repeatable)");
   serve_cmd->add_flag_function(
       "--no-tls", [&](std::int64_t) { f.listen.clear(); }, "Serve no TLS listener");
   serve_cmd->add_option("--cert", f.certs, "Certificate chain PEM (repeatable; SNI picks)");

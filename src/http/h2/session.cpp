@@ -174,6 +174,7 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
     : service_(service), io_(io), peer_(peer) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, &Session::on_begin_frame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Session::on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, &Session::on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Session::on_frame_recv);
@@ -250,17 +251,25 @@ void Session::calm_down(const char* why) {
   failed_ = true;
 }
 
+int Session::on_begin_frame(nghttp2_session* session, const nghttp2_frame_hd* hd, void* user) {
+  auto* self = static_cast<Session*>(user);
+  // RFC 9113 §5.1.1: a HEADERS frame may only open a stream whose id exceeds
+  // every id the client used before. nghttp2 silently ignores such a frame
+  // (it takes the stream for one it already closed); it is a connection error.
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) && hd->stream_id <= self->last_client_stream_ &&
+      nghttp2_session_find_stream(session, hd->stream_id) == nullptr) {
+    nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR);
+    self->failed_ = true;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
 int Session::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
   auto* self = static_cast<Session*>(user);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   std::int32_t id = frame->hd.stream_id;
-  if (id <= self->last_client_stream_) {
-    // RFC 9113 §5.1.1: a new stream id must exceed every id the client used.
-    nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR);
-    self->failed_ = true;
-    return 0;
-  }
-  self->last_client_stream_ = id;
+  self->last_client_stream_ = std::max(self->last_client_stream_, id);
   auto stream = std::make_unique<Stream>(*self, id);
   stream->exchange.request.version = Version::http2;
   Stream& s = *stream;
@@ -394,12 +403,12 @@ std::size_t Session::on_input(std::string_view data) {
       session_, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
   if (rv < 0) {
     log::debug(std::string("h2: ") + nghttp2_strerror(static_cast<int>(rv)));
-    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_FLOODED) {
-      failed_ = true;
-    } else {
+    // A connection error: say so with GOAWAY (nghttp2 may have queued one
+    // already; a second submit is harmless), flush it, then close.
+    if (rv != NGHTTP2_ERR_FLOODED) {
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
-      failed_ = true;
     }
+    failed_ = true;
     return data.size();
   }
   pump();

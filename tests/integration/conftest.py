@@ -1,0 +1,143 @@
+"""Shared fixtures: start the real `trident` binary on free loopback ports.
+
+Every server binds to 127.0.0.1 only, is stopped by PID, and must exit 0
+after SIGTERM (graceful shutdown is part of what is tested).
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+TRIDENT = os.environ.get("TRIDENT_BIN", os.path.join(os.path.dirname(__file__), "../../build/trident"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port}")
+
+
+class Server:
+    """A running `trident serve` with one plaintext and one TLS listener."""
+
+    def __init__(self, tmp_path, extra_args=(), tls=True):
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.state_dir = str(tmp_path / "state")
+        args = [TRIDENT, "serve", "--plaintext", f"127.0.0.1:{self.port}",
+                "--state-dir", self.state_dir, "--workers", "2", "--log-level", "warn"]
+        if tls:
+            args += ["--listen", f"127.0.0.1:{self.tls_port}"]
+        else:
+            args += ["--no-tls"]
+        args += list(extra_args)
+        self.log_path = tmp_path / "server.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(self.port)
+            if tls:
+                wait_for_port(self.tls_port)
+        except Exception:
+            self.kill()
+            raise
+
+    @property
+    def ca(self):
+        return os.path.join(self.state_dir, "dev-ca.pem")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self):
+        return f"https://localhost:{self.tls_port}"
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout=15):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    alive = s.alive()
+    code = s.stop()
+    assert alive, "server died during the test:\n" + s.output()
+    assert code == 0, f"server exited {code}:\n" + s.output()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory for tests that need special flags: make_server("--max-body", "100")."""
+    servers = []
+
+    def make(*extra, tls=True):
+        s = Server(tmp_path / f"s{len(servers)}", extra, tls=tls)
+        servers.append(s)
+        return s
+
+    (tmp_path / "s0").mkdir(exist_ok=True)
+    for i in range(1, 8):
+        (tmp_path / f"s{i}").mkdir(exist_ok=True)
+    yield make
+    for s in servers:
+        alive = s.alive()
+        code = s.stop()
+        assert alive, "server died during the test:\n" + s.output()
+        assert code == 0, f"server exited {code}:\n" + s.output()
+
+
+def raw_exchange(port, data, timeout=5.0, shutdown_write=False):
+    """Send raw bytes, read until the server closes (or timeout); returns bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        if shutdown_write:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
