@@ -83,7 +83,9 @@ std::string openssl_errors() {
   throw TlsError("tls: " + what + ": " + std::strerror(err));
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
 
 // ---------------------------------------------------------------------------
 // Host names.
@@ -126,8 +128,8 @@ std::string asn1_string_to_std(const ASN1_STRING* s) {
 std::vector<std::string> certificate_host_names(X509* cert) {
   std::vector<std::string> names;
   if (cert == nullptr) return names;
-  GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (sans) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
@@ -165,7 +167,7 @@ struct Site {
 };
 
 struct Shared {
-  std::string alpn_wire;  // server preference order, ALPN wire format
+  std::string alpn_wire;    // server preference order, ALPN wire format
   std::vector<Site> sites;  // sites[0] is the default context
 };
 
@@ -257,8 +259,8 @@ SslCtxPtr make_server_context(const TlsOptions& options, const CertificateFiles&
   if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1) {
     fail_openssl("cannot set minimum protocol version");
   }
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_clear_options(c, SSL_OP_NO_TICKET);  // session tickets on
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   // Needed for session resumption when client certificates are verified; the
@@ -342,7 +344,9 @@ TlsContext::TlsContext(const TlsOptions& options) : impl_(std::make_unique<Impl>
 
 TlsContext::~TlsContext() = default;
 
-SSL_CTX* TlsContext::native() const { return impl_->ctx.get(); }
+SSL_CTX* TlsContext::native() const {
+  return impl_->ctx.get();
+}
 
 std::string negotiated_alpn(SSL* ssl) {
   if (ssl == nullptr) return {};
@@ -401,7 +405,9 @@ struct DevPaths {
   fs::path ca_key;
 };
 
-DevPaths dev_paths(const fs::path& dir) { return {dir / "dev-ca.pem", dir / "dev-ca-key.pem"}; }
+DevPaths dev_paths(const fs::path& dir) {
+  return {dir / "dev-ca.pem", dir / "dev-ca-key.pem"};
+}
 
 // --- files ---
 

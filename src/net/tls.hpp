@@ -67,7 +67,6 @@ DevCertificates ensure_dev_certificates(const std::string& state_dir);
 // `client_auth` selects extendedKeyUsage clientAuth (a certificate for mTLS
 // clients) instead of serverAuth. Meant for tests (SNI, mTLS).
 DevCertificates issue_test_certificate(const std::string& dir, const std::string& name,
-                                       const std::vector<std::string>& dns_names,
-                                       bool client_auth);
+                                       const std::vector<std::string>& dns_names, bool client_auth);
 
 }  // namespace trident::net

@@ -176,6 +176,9 @@ class RawH2:
         self.sock = raw_connect(port, timeout=timeout, **kw)
         self.reader = FrameReader(self.sock)
         self.encoder = hpack.Encoder()
+        self.decoder = hpack.Decoder()
+        self.headers = {}  # stream id -> [decoded header lists]
+        self._hblock = None
         self.frames = []  # everything received so far
         if send_preface:
             self.send(PREFACE + settings_frame(settings))
@@ -191,6 +194,7 @@ class RawH2:
     def read(self, timeout=5.0, until=None):
         got = self.reader.read(timeout=timeout, until=until)
         self.frames += got
+        self._decode_headers(got)
         return got
 
     def read_until_closed(self, timeout=10.0):
@@ -210,18 +214,31 @@ class RawH2:
     def stream_frames(self, stream_id):
         return [f for f in self.frames if f.stream_id == stream_id]
 
-    def response_status(self, stream_id, decoder):
-        """Decodes the first HEADERS on `stream_id` with `decoder` and returns :status."""
-        for f in self.frames:
-            if f.type == HEADERS and f.stream_id == stream_id:
+    def _decode_headers(self, frames):
+        for f in frames:
+            if f.type == HEADERS:
                 block = f.payload
                 if f.flags & PADDED:
                     pad = block[0]
                     block = block[1:len(block) - pad]
                 if f.flags & 0x20:  # PRIORITY
                     block = block[5:]
-                return dict(decoder.decode(block)).get(":status")
-        return None
+                self._hblock = (f.stream_id, block)
+            elif f.type == CONTINUATION and self._hblock:
+                self._hblock = (self._hblock[0], self._hblock[1] + f.payload)
+            else:
+                continue
+            if f.flags & END_HEADERS:
+                sid, block = self._hblock
+                self._hblock = None
+                self.headers.setdefault(sid, []).append(self.decoder.decode(block))
+
+    def status(self, stream_id):
+        """:status of the first header block received on `stream_id`, or None."""
+        blocks = self.headers.get(stream_id)
+        if not blocks:
+            return None
+        return dict(blocks[0]).get(":status")
 
     def close(self):
         try:

@@ -98,12 +98,12 @@ struct HandshakeResult {
 };
 
 struct ClientOptions {
-  std::string ca_file;               // trust anchor for the server certificate
-  std::string sni;                   // server name indication ("" → none)
-  std::string verify_host;           // checked against the server certificate
-  std::vector<std::string> alpn;     // offered protocols
-  std::string cert_file, key_file;   // client certificate for mTLS
-  int max_version = 0;               // e.g. TLS1_2_VERSION
+  std::string ca_file;              // trust anchor for the server certificate
+  std::string sni;                  // server name indication ("" → none)
+  std::string verify_host;          // checked against the server certificate
+  std::vector<std::string> alpn;    // offered protocols
+  std::string cert_file, key_file;  // client certificate for mTLS
+  int max_version = 0;              // e.g. TLS1_2_VERSION
 };
 
 class Connection {
@@ -128,10 +128,10 @@ class Connection {
         wire.push_back(static_cast<char>(p.size()));
         wire += p;
       }
-      EXPECT_EQ(SSL_set_alpn_protos(client_.get(),
-                                    reinterpret_cast<const unsigned char*>(wire.data()),
-                                    static_cast<unsigned>(wire.size())),
-                0);
+      EXPECT_EQ(
+          SSL_set_alpn_protos(client_.get(), reinterpret_cast<const unsigned char*>(wire.data()),
+                              static_cast<unsigned>(wire.size())),
+          0);
     }
     // Each side reads from its own rbio and writes to its own wbio; pump()
     // moves bytes between them.
@@ -291,8 +291,7 @@ TEST(DevCertificatesTest, RegeneratesBrokenLeafButKeepsCa) {
 
   // Key that does not match the leaf.
   DevCertificates other = issue_test_certificate(dir.string(), "other", {"other.test"}, false);
-  fs::copy_file(other.private_key_pem, third.private_key_pem,
-                fs::copy_options::overwrite_existing);
+  fs::copy_file(other.private_key_pem, third.private_key_pem, fs::copy_options::overwrite_existing);
   const std::string third_leaf = read_file(third.cert_chain_pem);
   DevCertificates fourth = ensure_dev_certificates(dir.string());
   EXPECT_EQ(read_file(fourth.ca_cert_pem), ca_bytes);
@@ -544,8 +543,8 @@ class SniTest : public TlsTest {
  protected:
   void SetUp() override {
     TlsTest::SetUp();
-    other_ = issue_test_certificate(state().string(), "other", {"other.test", "*.wild.test"},
-                                    false);
+    other_ =
+        issue_test_certificate(state().string(), "other", {"other.test", "*.wild.test"}, false);
     options_ = default_options();
     options_.certificates.push_back({other_.cert_chain_pem, other_.private_key_pem});
   }

@@ -60,6 +60,10 @@ int serve(const ServeFlags& f) {
               << " certs, " << f.keys.size() << " keys)\n";
     return 2;
   }
+  if (f.require_client_cert && f.client_ca.empty()) {
+    std::cerr << "trident: --require-client-cert needs --client-ca\n";
+    return 2;
+  }
   std::string dev_ca;
   bool any_tls = !f.listen.empty();
   if (any_tls) {
@@ -72,7 +76,7 @@ int serve(const ServeFlags& f) {
       options.tls.certificates.push_back({f.certs[i], f.keys[i]});
     }
     options.tls.client_ca_pem = f.client_ca;
-    options.tls.require_client_cert = f.require_client_cert && !f.client_ca.empty();
+    options.tls.require_client_cert = f.require_client_cert;
   }
   options.workers = f.workers;
   options.max_connections = f.max_connections;

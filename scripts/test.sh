@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs the whole suite: formatting check,
+# unit + integration tests (release build), the same suite under ASan+UBSan,
+# and a bounded libFuzzer run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fuzz_seconds=${TRIDENT_FUZZ_SECONDS:-60}
+
+echo "== clang-format"
+files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find src tools tests -name '*.[ch]pp')
+clang-format --dry-run --Werror $files
+
+echo "== release build + tests"
+bash scripts/build.sh release
+ctest --test-dir build --output-on-failure
+
+echo "== ASan+UBSan build + tests"
+bash scripts/build.sh asan
+ctest --test-dir build-asan --output-on-failure
+
+echo "== fuzzing (${fuzz_seconds}s per target)"
+bash scripts/build.sh fuzz
+for f in build-fuzz/tests/fuzz/*_fuzz; do
+  corpus=$(mktemp -d)
+  "$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" 2>&1 | tail -4
+  rm -rf "$corpus"
+done
+echo "== all checks passed"
