@@ -462,15 +462,17 @@ def parse_h2load(out, want_proto):
     if m:
         total, started, done, ok, failed, errored, tmo = (int(x) for x in m.groups())
         r["requests"] = ok
+        # h2load counts 4xx/5xx responses as "failed", so total - succeeded
+        # covers failed, errored, timed-out and never-finished requests.
         if failed or errored or tmo or ok != total:
             r["errors"] += max(failed + errored + tmo, total - ok)
             r["error_text"].append(m.group(0))
-    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    if m:
-        bad = int(m.group(3)) + int(m.group(4))
-        if bad:
-            r["errors"] += bad
-            r["error_text"].append(m.group(0))
+            sc = re.search(r"status codes: .*", out)
+            if sc:
+                r["error_text"].append(sc.group(0))
+    else:
+        r["errors"] += 1
+        r["error_text"].append("no 'requests:' line in h2load output")
     m = re.search(r"Application protocol: (\S+)", out)
     if not m or m.group(1) != want_proto:
         r["errors"] += 1
@@ -697,7 +699,7 @@ def run_memory(args, srv):
              "closed_by_server": closed, "errors": sum(errors.values()) + closed,
              "error_text": ["%s: %d" % kv for kv in sorted(errors.items())],
              "bytes_per_conn": (after - before) / n if n else None,
-             "cpu_us_per_req": (t1 - t0) * 1e6 / CLK_TCK / n if n else None}
+             "cpu_s": (t1 - t0) / CLK_TCK}
         if closed:
             r["error_text"].append("closed by server while idle: %d" % closed)
         if n != args.connections:
@@ -813,15 +815,18 @@ def parse_args():
     ap.add_argument("--scenarios", default="a,b,c,d,e")
     ap.add_argument("--servers", default="trident,nginx,h2o")
     ap.add_argument("--trident", default=DEFAULT_TRIDENT, help="trident binary")
-    ap.add_argument("--base-port", type=int, default=39100,
+    ap.add_argument("--base-port", type=int, default=24100,
                     help="ports used: base..base+1 trident, +10..+12 nginx, "
-                         "+20..+21 h2o (default 39100)")
+                         "+20..+21 h2o (default 24100; keep it below the "
+                         "ephemeral port range)")
     ap.add_argument("--connections", type=int, default=10000,
                     help="idle connections for scenario e (default 10000)")
     ap.add_argument("--conn-batch", type=int, default=500,
                     help="connections opened concurrently per batch in scenario e")
     ap.add_argument("--settle", type=float, default=2.0,
                     help="seconds to wait before reading RSS in scenario e")
+    ap.add_argument("--json", metavar="PATH",
+                    help="also write every run's parsed figures to PATH")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir")
     ap.add_argument("--verbose", action="store_true", help="print raw tool output")
     args = ap.parse_args()
@@ -858,6 +863,14 @@ def preflight(args):
         problems.append("need at least 2 CPUs (server on CPU 0, client on CPU 1)")
     if problems:
         sys.exit("preflight failed: " + "; ".join(problems))
+    try:
+        lo, hi = (int(x) for x in _read("/proc/sys/net/ipv4/ip_local_port_range").split())
+        if lo <= args.base_port + 21 and args.base_port <= hi:
+            log("warning: ports %d-%d overlap the ephemeral range %d-%d; client "
+                "sockets may occupy them (choose --base-port below %d)"
+                % (args.base_port, args.base_port + 21, lo, hi, lo - 22))
+    except (OSError, ValueError):
+        pass
     # This process only generates load (scenario e) -> keep it on the client CPU.
     os.sched_setaffinity(0, {int(CLIENT_CPU)})
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -873,7 +886,17 @@ def preflight(args):
 
 
 def main():
-    args = parse_args()
+    try:
+        return run(parse_args())
+    except RuntimeError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run(args):
     preflight(args)
     tmp = tempfile.mkdtemp(prefix="trident-bench-")
     os.chmod(tmp, 0o755)
@@ -932,6 +955,10 @@ def main():
                     if r["errors"]:
                         failures.append("e/%s round %d: %s" % (
                             name, rnd + 1, "; ".join(r["error_text"])))
+    except BaseException:
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
         for s in servers.values():
             s.stop()
@@ -966,6 +993,17 @@ def main():
     print("Configs: nginx and h2o configs are generated in %s%s" % (
         tmp, "" if args.keep_tmp else " (removed; use --keep-tmp to keep them)"))
     print("Elapsed: %.0f s" % (time.time() - started))
+    if args.json:
+        import json
+        dump = {"settings": {k: v for k, v in vars(args).items()},
+                "commands": COMMANDS,
+                "load": {sc: {n: [{k: v for k, v in r.items() if k != "raw"}
+                                  for r in runs] for n, runs in per.items()}
+                         for sc, per in load_results.items()},
+                "memory": mem_results, "failures": failures}
+        with open(args.json, "w") as f:
+            json.dump(dump, f, indent=1)
+        print("JSON: %s" % args.json)
     if failures:
         print()
         print("!! RUNS WITH ERRORS (figures from these runs are suspect):")

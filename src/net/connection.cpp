@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <asio/post.hpp>
@@ -40,6 +41,8 @@ void Connection::start() {
     peer_.port = remote.port();
   }
   phase_since_ = last_read_ = worker_.now();
+  if (!worker_.poller().add(socket_.native_handle(), this)) return close();
+  registered_ = true;
   if (tls_ctx_) {
     ssl_ = SSL_new(tls_ctx_);
     if (!ssl_ || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return close();
@@ -47,10 +50,34 @@ void Connection::start() {
     SSL_set_accept_state(ssl_);
     peer_.tls = true;
     handshaking_ = true;
-    handshake();
-  } else {
-    wait_readable();
   }
+  // Edge-triggered: data that arrived before registration raised no edge.
+  run(false);
+}
+
+void Connection::on_events(std::uint32_t events) {
+  if (closed_) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_ready_ = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) write_ready_ = true;
+  run(false);
+}
+
+void Connection::run(bool woken) {
+  if (closed_) return;
+  if (lingering_) return linger();
+  if (handshaking_) {
+    handshake();
+    if (handshaking_ || closed_) return;
+  }
+  process(woken);
+  // Read while the socket has data and the session takes it; a bounded
+  // number of reads per turn keeps one busy client from starving the rest.
+  for (int i = 0; i < kMaxReadsPerEvent && !closed_ && read_ready_ && !peer_eof_; ++i) {
+    if (session_ && !session_->wants_input()) break;
+    if (!read_some()) break;
+    process(false);
+  }
+  if (!closed_) after_run();
 }
 
 void Connection::handshake() {
@@ -62,19 +89,13 @@ void Connection::handshake() {
   }
   int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ) {
-    socket_.async_wait(asio::socket_base::wait_read,
-                       [self = shared_from_this()](const asio::error_code& ec) {
-                         if (!ec && !self->closed_) self->handshake();
-                       });
+    read_ready_ = false;
   } else if (err == SSL_ERROR_WANT_WRITE) {
-    socket_.async_wait(asio::socket_base::wait_write,
-                       [self = shared_from_this()](const asio::error_code& ec) {
-                         if (!ec && !self->closed_) self->handshake();
-                       });
+    write_ready_ = false;
   } else {
     unsigned long e = ERR_peek_error();
-    log::debug("TLS handshake with " + peer_.address + " failed: " +
-               (e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "?" : "closed"));
+    const char* why = e ? ERR_reason_error_string(e) : nullptr;
+    log::debug("TLS handshake with " + peer_.address + " failed: " + (why ? why : "closed"));
     close();
   }
 }
@@ -87,8 +108,8 @@ void Connection::on_handshake_done() {
   peer_.client_subject = peer_certificate_subject(ssl_);
   Protocol p = peer_.alpn == "h2" ? Protocol::http2 : Protocol::http1;
   session_ = worker_.factory()(*this, peer_, p);
-  // The client may have sent application data with its Finished message.
-  on_readable();
+  // The client may have sent application data along with its Finished.
+  read_ready_ = true;
 }
 
 bool Connection::choose_protocol() {
@@ -142,56 +163,35 @@ Connection::IoResult Connection::transport_write(const char* buf, std::size_t le
   return {0, IoStatus::error};
 }
 
-void Connection::wait_readable() {
-  if (read_waiting_ || closed_) return;
-  read_waiting_ = true;
-  socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](const asio::error_code& ec) {
-                       self->read_waiting_ = false;
-                       if (ec || self->closed_) return;
-                       if (self->lingering_) return self->linger();
-                       self->on_readable();
-                     });
-}
-
-void Connection::wait_writable() {
-  if (write_waiting_ || closed_) return;
-  write_waiting_ = true;
-  socket_.async_wait(asio::socket_base::wait_write,
-                     [self = shared_from_this()](const asio::error_code& ec) {
-                       self->write_waiting_ = false;
-                       if (ec || self->closed_) return;
-                       self->drive(false);
-                     });
-}
-
-void Connection::on_readable() {
+bool Connection::read_some() {
   std::string& scratch = worker_.scratch();
-  for (int i = 0; i < kMaxReadsPerEvent && !closed_; ++i) {
-    if (session_ && !session_->wants_input()) break;
-    IoResult r = transport_read(scratch.data(), scratch.size());
-    if (r.status == IoStatus::ok) {
+  IoResult r = transport_read(scratch.data(), scratch.size());
+  switch (r.status) {
+    case IoStatus::ok:
       last_read_ = worker_.now();
-      deliver(scratch.data(), r.n);
-      if (r.n < scratch.size() && !ssl_) break;  // drained the socket
-      continue;
-    }
-    if (r.status == IoStatus::would_block_read || r.status == IoStatus::would_block_write) break;
-    if (r.status == IoStatus::eof) {
+      // A short plaintext read drained the socket: the next edge says when
+      // there is more, so skip the read that would only return EAGAIN.
+      if (!ssl_ && r.n < scratch.size()) read_ready_ = false;
+      in_.append(scratch.data(), r.n);
+      if (!session_) choose_protocol();
+      return true;
+    case IoStatus::would_block_read:
+      read_ready_ = false;
+      return false;
+    case IoStatus::would_block_write:  // TLS needs to write before it can read
+      write_ready_ = false;
+      return false;
+    case IoStatus::eof:
       peer_eof_ = true;
       // A request still arriving can never complete now; one being answered may.
-      if (!session_ || session_->phase() != Phase::busy) return close();
-      break;
-    }
-    if (session_) session_->on_peer_closed();
-    return close();
+      if (!session_ || session_->phase() != Phase::busy) close();
+      return false;
+    case IoStatus::error:
+      if (session_) session_->on_peer_closed();
+      close();
+      return false;
   }
-  if (!closed_) drive(false);
-}
-
-void Connection::deliver(const char* data, std::size_t len) {
-  in_.append(data, len);
-  if (!session_ && !choose_protocol()) return;
+  return false;
 }
 
 void Connection::feed_input() {
@@ -202,10 +202,6 @@ void Connection::feed_input() {
       // h2c upgrade: the 101 goes out first, then the new session's frames.
       std::string pending;
       session_->take_output(pending);
-      if (out_off_ == out_.size()) {
-        out_.clear();
-        out_off_ = 0;
-      }
       out_.append(pending);
       session_ = std::move(next_session_);
       continue;
@@ -214,7 +210,7 @@ void Connection::feed_input() {
   }
 }
 
-void Connection::drive(bool woken) {
+void Connection::process(bool woken) {
   if (closed_) return;
   processing_ = true;
   do {
@@ -225,11 +221,10 @@ void Connection::drive(bool woken) {
     flush();
   } while (rerun_ && !closed_);
   processing_ = false;
-  if (!closed_) finish_or_wait();
 }
 
 void Connection::flush() {
-  if (!session_ || write_waiting_ || closed_) return;
+  if (!session_ || closed_) return;
   for (;;) {
     if (out_off_ == out_.size()) {
       bool had_output = !out_.empty();
@@ -239,19 +234,26 @@ void Connection::flush() {
       session_->take_output(out_);
       if (out_.empty()) return;
     }
+    if (!write_ready_) return;  // the next writable edge resumes here
     IoResult r = transport_write(out_.data() + out_off_, out_.size() - out_off_);
     if (r.status == IoStatus::ok) {
       out_off_ += r.n;
       continue;
     }
-    if (r.status == IoStatus::would_block_write) return wait_writable();
-    if (r.status == IoStatus::would_block_read) return wait_readable();
+    if (r.status == IoStatus::would_block_write) {
+      write_ready_ = false;
+      return;
+    }
+    if (r.status == IoStatus::would_block_read) {
+      read_ready_ = false;
+      return;
+    }
     session_->on_peer_closed();
     return close();
   }
 }
 
-void Connection::finish_or_wait() {
+void Connection::after_run() {
   if (session_) {
     Phase p = session_->phase();
     if (p != phase_) {
@@ -264,7 +266,12 @@ void Connection::finish_or_wait() {
   if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
     return close();
   }
-  if (!peer_eof_ && (!session_ || session_->wants_input())) wait_readable();
+  if (read_ready_ && !peer_eof_ && (!session_ || session_->wants_input())) {
+    // Still readable after the per-turn read budget: continue on a later turn.
+    wake();
+  }
+  if (in_.empty() && in_.capacity() > 16 * 1024) std::string().swap(in_);
+  if (out_.empty() && out_.capacity() > 64 * 1024) std::string().swap(out_);
 }
 
 void Connection::wake() {
@@ -277,7 +284,7 @@ void Connection::wake() {
   wake_posted_ = true;
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->wake_posted_ = false;
-    self->drive(true);
+    self->run(true);
   });
 }
 
@@ -309,10 +316,9 @@ void Connection::linger() {
   for (;;) {
     ssize_t rc = ::recv(socket_.native_handle(), buf, worker_.scratch().size(), 0);
     if (rc > 0) continue;
-    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // next edge continues
     return close();
   }
-  wait_readable();
 }
 
 void Connection::check_timeouts(std::uint32_t now) {
@@ -352,6 +358,7 @@ void Connection::close() {
   if (session_) session_->on_peer_closed();
   session_.reset();
   next_session_.reset();
+  if (registered_) worker_.poller().remove(socket_.native_handle());
   asio::error_code ec;
   socket_.close(ec);
   worker_.remove(this);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "net/peer.hpp"
+#include "net/poller.hpp"
 #include "net/session.hpp"
 
 namespace trident::net {
@@ -25,7 +26,9 @@ class Worker;
 using SessionFactory =
     std::function<std::unique_ptr<Session>(SessionIo&, const PeerInfo&, Protocol)>;
 
-class Connection final : public SessionIo, public std::enable_shared_from_this<Connection> {
+class Connection final : public SessionIo,
+                         public Poller::Handler,
+                         public std::enable_shared_from_this<Connection> {
  public:
   Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls, bool h2_only);
   ~Connection() override;
@@ -35,6 +38,9 @@ class Connection final : public SessionIo, public std::enable_shared_from_this<C
   void close();  // now
   // Called by the worker once per tick (seconds since the worker started).
   void check_timeouts(std::uint32_t now);
+
+  // Poller::Handler
+  void on_events(std::uint32_t events) override;
 
   // SessionIo
   void wake() override;
@@ -49,17 +55,15 @@ class Connection final : public SessionIo, public std::enable_shared_from_this<C
   IoResult transport_read(char* buf, std::size_t len);
   IoResult transport_write(const char* buf, std::size_t len);
 
+  void run(bool woken);    // the one driver: handshake, read, session, flush
   void handshake();
   void on_handshake_done();
-  void wait_readable();
-  void wait_writable();
-  void on_readable();
-  void deliver(const char* data, std::size_t len);
+  bool read_some();        // one read into the session; false → stop reading
   bool choose_protocol();  // plaintext: sniff the preface; false → need more bytes
-  void drive(bool woken);  // run the session, flush, decide what to wait for
+  void process(bool woken);  // run the session on buffered input, flush its output
   void feed_input();
   void flush();
-  void finish_or_wait();
+  void after_run();
   void linger();  // half-close and discard input until EOF or timeout
 
   Worker& worker_;
@@ -79,9 +83,10 @@ class Connection final : public SessionIo, public std::enable_shared_from_this<C
   std::uint32_t last_read_ = 0;
   Phase phase_ = Phase::reading_head;
 
+  bool registered_ = false;
   bool handshaking_ = false;
-  bool read_waiting_ = false;
-  bool write_waiting_ = false;
+  bool read_ready_ = true;    // no EAGAIN seen since the last readable edge
+  bool write_ready_ = true;   // no EAGAIN seen since the last writable edge
   bool wake_posted_ = false;
   bool processing_ = false;
   bool rerun_ = false;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -83,15 +84,21 @@ void Server::run() {
   for (auto& w : workers) w->begin_shutdown();
 
   // Wait for the workers to finish, a deadline, or a second signal.
+  std::atomic<bool> drained{false};
   std::thread deadline([&] {
     timespec ts{static_cast<time_t>(options_.drain_timeout.count()), 0};
     siginfo_t info;
     int r = sigtimedwait(&set, &info, &ts);
-    if (r > 0) log::warn("second signal: closing all connections now");
-    else if (r < 0 && errno == EAGAIN) log::warn("drain deadline reached: closing remaining connections");
+    if (drained.load()) return;
+    if (r > 0) {
+      log::warn("second signal: closing all connections now");
+    } else {
+      log::warn("drain deadline reached: closing remaining connections");
+    }
     for (auto& w : workers) w->force_close();
   });
   for (auto& t : threads) t.join();
+  drained.store(true);
   // Wake the deadline thread if the drain finished first.
   pthread_kill(deadline.native_handle(), SIGTERM);
   deadline.join();

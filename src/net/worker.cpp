@@ -18,10 +18,7 @@ Worker::Worker(unsigned index, const ServerOptions& options, SessionFactory fact
       ticker_(loop_.io()),
       scratch_(64 * 1024, '\0') {}
 
-Worker::~Worker() {
-  for (auto& [raw, conn] : connections_) (void)raw;
-  connections_.clear();
-}
+Worker::~Worker() { connections_.clear(); }
 
 void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
   auto a = std::make_unique<Acceptor>(Acceptor{asio::ip::tcp::acceptor(loop_.io()), tls, h2_only});
@@ -82,7 +79,7 @@ void Worker::remove(Connection* c) {
   // Keep the object alive until the current handler returns.
   asio::post(loop_.io(), [conn = std::move(it->second)] {});
   connections_.erase(it);
-  if (shutting_down_ && connections_.empty()) ticker_.cancel();
+  if (shutting_down_ && connections_.empty()) finish();
 }
 
 void Worker::begin_shutdown() {
@@ -95,8 +92,13 @@ void Worker::begin_shutdown() {
     std::vector<std::shared_ptr<Connection>> snapshot;
     for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
     for (auto& c : snapshot) c->drain();
-    if (connections_.empty()) ticker_.cancel();
+    if (connections_.empty()) finish();
   });
+}
+
+void Worker::finish() {
+  ticker_.cancel();
+  poller_.stop();
 }
 
 void Worker::force_close() {
@@ -104,7 +106,7 @@ void Worker::force_close() {
     std::vector<std::shared_ptr<Connection>> snapshot;
     for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
     for (auto& c : snapshot) c->close();
-    ticker_.cancel();
+    finish();
   });
 }
 

@@ -17,6 +17,7 @@
 #include "core/loop.hpp"
 #include "net/connection.hpp"
 #include "net/options.hpp"
+#include "net/poller.hpp"
 
 namespace trident::net {
 
@@ -39,6 +40,7 @@ class Worker {
   const ServerOptions& options() const { return options_; }
   const SessionFactory& factory() const { return factory_; }
   std::string& scratch() { return scratch_; }
+  Poller& poller() { return poller_; }
   void remove(Connection* c);
   std::size_t connection_count() const { return connections_.size(); }
 
@@ -50,12 +52,14 @@ class Worker {
   };
   void accept(Acceptor& a);
   void tick();
+  void finish();  // shutdown complete: let the loop run out of work
 
   unsigned index_;
   const ServerOptions& options_;
   SessionFactory factory_;
   std::size_t max_connections_;
   Loop loop_;
+  Poller poller_{loop_.io()};
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
   asio::steady_timer ticker_;

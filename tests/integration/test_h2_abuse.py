@@ -495,21 +495,40 @@ def read_all(sock, timeout=5.0):
     return b"".join(chunks), closed
 
 
-@pytest.mark.parametrize("preface", [
-    b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",
-    b"PRI * HTTP/2.0\r\n\r\n",
-    b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" * 4,
-    bytes(range(256)),
-], ids=["bad-magic", "truncated-then-close", "settings-without-preface", "binary"])
-def test_bad_preface(server, preface):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+BAD_PREFACES = {
+    "bad-magic": b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",
+    "truncated-then-close": b"PRI * HTTP/2.0\r\n\r\n",
+    "settings-without-preface": b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" * 4,
+    "binary": bytes(range(256)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PREFACES))
+def test_bad_preface(server, name):
+    preface = BAD_PREFACES[name]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
         sock.sendall(preface)
-        if preface == b"PRI * HTTP/2.0\r\n\r\n":
+        if name == "truncated-then-close":
             sock.shutdown(socket.SHUT_WR)
-        data, closed = read_all(sock, timeout=10)
+        data, closed = read_all(sock, timeout=15)  # > --header-timeout (10 s)
         assert closed, f"connection still open after bad preface {preface!r}; got {data[:200]!r}"
         assert b" 200 " not in data[:64]
         assert b"Hello, World!" not in data
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("name", ["bad-magic", "settings-without-preface", "binary"])
+def test_bad_preface_rejected_promptly(server, name):
+    """Bytes that can start neither the HTTP/2 preface nor an HTTP/1.1
+    request line (NUL and other control bytes are not token characters) are
+    rejected at once, not after --header-timeout (10 s)."""
+    preface = BAD_PREFACES[name]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(preface)
+        t0 = time.monotonic()
+        data, closed = read_all(sock, timeout=5)
+        assert closed, (f"connection still open {time.monotonic() - t0:.1f} s after "
+                        f"{preface!r}; got {data[:200]!r}")
     assert_healthy(server)
 
 

@@ -1,0 +1,65 @@
+#include "net/poller.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <system_error>
+
+namespace trident::net {
+
+namespace {
+constexpr int kMaxEvents = 256;
+}
+
+Poller::Poller(asio::io_context& io)
+    : epfd_(::epoll_create1(EPOLL_CLOEXEC)), watcher_(io), events_(kMaxEvents) {
+  if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  watcher_.assign(epfd_);
+}
+
+Poller::~Poller() {
+  asio::error_code ec;
+  watcher_.close(ec);  // closes epfd_
+}
+
+bool Poller::add(int fd, Handler* handler) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = handler;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  arm();
+  return true;
+}
+
+void Poller::remove(int fd) {
+  epoll_event ev{};
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev);
+}
+
+void Poller::stop() {
+  stopped_ = true;
+  asio::error_code ec;
+  watcher_.cancel(ec);
+}
+
+void Poller::arm() {
+  if (armed_ || stopped_) return;
+  armed_ = true;
+  watcher_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    armed_ = false;
+    if (ec || stopped_) return;
+    harvest();
+    arm();
+  });
+}
+
+void Poller::harvest() {
+  // Handlers are only destroyed from a later loop turn (Worker::remove), so
+  // events for a connection closed earlier in this batch are still safe.
+  int n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, 0);
+  for (int i = 0; i < n; ++i) {
+    static_cast<Handler*>(events_[i].data.ptr)->on_events(events_[i].events);
+  }
+}
+
+}  // namespace trident::net

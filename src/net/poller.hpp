@@ -1,0 +1,48 @@
+// Edge-triggered readiness for connection sockets. Each socket is registered
+// once (EPOLLIN|EPOLLOUT|EPOLLRDHUP, edge-triggered) for its whole life, so
+// the request path makes no epoll_ctl calls; Asio's reactor would re-arm the
+// descriptor on every non-speculative wait (one extra syscall per request).
+// The poller's own epoll fd is watched by the worker's Asio loop, so timers,
+// posts and acceptors stay on Asio.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace trident::net {
+
+class Poller {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void on_events(std::uint32_t events) = 0;
+  };
+
+  explicit Poller(asio::io_context& io);
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Registers `fd`; returns false (errno set) on failure.
+  bool add(int fd, Handler* handler);
+  void remove(int fd);
+  void stop();  // no more waiting: lets the loop finish
+
+ private:
+  void arm();
+  void harvest();
+
+  int epfd_;
+  asio::posix::stream_descriptor watcher_;
+  std::vector<epoll_event> events_;
+  bool armed_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace trident::net
