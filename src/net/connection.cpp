@@ -1,10 +1,12 @@
 #include "net/connection.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/post.hpp>
 #include <cerrno>
@@ -22,30 +24,39 @@ constexpr std::uint32_t kLingerSeconds = 2;
 constexpr int kMaxReadsPerEvent = 4;
 }  // namespace
 
-Connection::Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls,
-                       bool h2_only)
-    : worker_(worker), socket_(std::move(socket)), tls_ctx_(tls), h2_only_(h2_only) {}
+Connection::Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only)
+    : worker_(worker), fd_(fd), tls_ctx_(tls), h2_only_(h2_only) {}
 
 Connection::~Connection() {
   session_.reset();
   if (ssl_) SSL_free(ssl_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void Connection::start() {
-  asio::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  auto remote = socket_.remote_endpoint(ec);
-  if (!ec) {
-    peer_.address = remote.address().to_string();
-    peer_.port = remote.port();
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      peer_.port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      peer_.port = ntohs(a->sin6_port);
+    }
+    peer_.address = text;
   }
   phase_since_ = last_read_ = worker_.now();
-  if (!worker_.poller().add(socket_.native_handle(), this)) return close();
+  if (!worker_.poller().add(fd_, this)) return close();
   registered_ = true;
   if (tls_ctx_) {
     ssl_ = SSL_new(tls_ctx_);
-    if (!ssl_ || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return close();
+    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return close();
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_accept_state(ssl_);
     peer_.tls = true;
@@ -135,7 +146,7 @@ Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
       default: return {0, IoStatus::error};
     }
   }
-  ssize_t rc = ::recv(socket_.native_handle(), buf, len, 0);
+  ssize_t rc = ::recv(fd_, buf, len, 0);
   if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
   if (rc == 0) return {0, IoStatus::eof};
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -155,7 +166,7 @@ Connection::IoResult Connection::transport_write(const char* buf, std::size_t le
       default: return {0, IoStatus::error};
     }
   }
-  ssize_t rc = ::send(socket_.native_handle(), buf, len, MSG_NOSIGNAL);
+  ssize_t rc = ::send(fd_, buf, len, MSG_NOSIGNAL);
   if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
     return {0, IoStatus::would_block_write};
@@ -282,7 +293,7 @@ void Connection::wake() {
   }
   if (wake_posted_) return;
   wake_posted_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(worker_.loop().io(), [self = shared_from_this()] {
     self->wake_posted_ = false;
     self->run(true);
   });
@@ -308,13 +319,11 @@ void Connection::linger() {
       ERR_clear_error();
       SSL_shutdown(ssl_);
     }
-    asio::error_code ec;
-    socket_.shutdown(asio::socket_base::shutdown_send, ec);
-    if (ec) return close();
+    if (::shutdown(fd_, SHUT_WR) != 0) return close();
   }
   char* buf = worker_.scratch().data();
   for (;;) {
-    ssize_t rc = ::recv(socket_.native_handle(), buf, worker_.scratch().size(), 0);
+    ssize_t rc = ::recv(fd_, buf, worker_.scratch().size(), 0);
     if (rc > 0) continue;
     if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // next edge continues
     return close();
@@ -358,9 +367,9 @@ void Connection::close() {
   if (session_) session_->on_peer_closed();
   session_.reset();
   next_session_.reset();
-  if (registered_) worker_.poller().remove(socket_.native_handle());
-  asio::error_code ec;
-  socket_.close(ec);
+  if (registered_) worker_.poller().remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
   worker_.remove(this);
 }
 

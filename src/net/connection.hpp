@@ -8,8 +8,6 @@
 
 #include <openssl/ssl.h>
 
-#include <asio/ip/tcp.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,7 +28,8 @@ class Connection final : public SessionIo,
                          public Poller::Handler,
                          public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker& worker, asio::ip::tcp::socket socket, SSL_CTX* tls, bool h2_only);
+  // Takes ownership of `fd`, a connected non-blocking socket.
+  Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only);
   ~Connection() override;
 
   void start();
@@ -67,7 +66,7 @@ class Connection final : public SessionIo,
   void linger();  // half-close and discard input until EOF or timeout
 
   Worker& worker_;
-  asio::ip::tcp::socket socket_;
+  int fd_;
   SSL_CTX* tls_ctx_;
   bool h2_only_;
   SSL* ssl_ = nullptr;

@@ -3,6 +3,8 @@
 // deadline, and returns (a second signal closes everything at once).
 #pragma once
 
+#include <asio/ip/tcp.hpp>
+
 #include <functional>
 #include <memory>
 #include <vector>

@@ -1,6 +1,9 @@
 #include "net/worker.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <asio/post.hpp>
 #include <system_error>
@@ -21,7 +24,7 @@ Worker::Worker(unsigned index, const ServerOptions& options, SessionFactory fact
 Worker::~Worker() { connections_.clear(); }
 
 void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
-  auto a = std::make_unique<Acceptor>(Acceptor{asio::ip::tcp::acceptor(loop_.io()), tls, h2_only});
+  auto a = std::make_unique<Acceptor>(*this, loop_.io(), tls, h2_only);
   auto& acc = a->acceptor;
   acc.open(endpoint.protocol());
   acc.set_option(asio::socket_base::reuse_address(true));
@@ -35,29 +38,34 @@ void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool 
 }
 
 void Worker::run() {
-  for (auto& a : acceptors_) accept(*a);
+  for (auto& a : acceptors_) {
+    a->acceptor.non_blocking(true);
+    if (!poller_.add(a->acceptor.native_handle(), a.get())) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl(listener)");
+    }
+  }
   tick();
   loop_.run();
 }
 
-void Worker::accept(Acceptor& a) {
-  a.acceptor.async_accept([this, &a](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (shutting_down_ || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      if (connections_.size() >= max_connections_) {
-        asio::error_code ignored;
-        socket.close(ignored);  // over the limit: refuse rather than degrade everyone
-      } else {
-        auto conn = std::make_shared<Connection>(*this, std::move(socket), a.tls, a.h2_only);
-        Connection* raw = conn.get();
-        connections_.emplace(raw, std::move(conn));
-        raw->start();
-      }
-    } else {
-      log::warn("accept: " + ec.message());
+void Worker::accept_all(Acceptor& a) {
+  if (shutting_down_) return;
+  for (;;) {
+    int fd = ::accept4(a.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) log::warn(std::string("accept: ") + strerror(errno));
+      return;  // EMFILE etc.: the next connection attempt raises a new edge
     }
-    accept(a);
-  });
+    if (connections_.size() >= max_connections_) {
+      ::close(fd);  // over the limit: refuse rather than degrade everyone
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(*this, fd, a.tls, a.h2_only);
+    Connection* raw = conn.get();
+    connections_.emplace(raw, std::move(conn));
+    raw->start();
+  }
 }
 
 void Worker::tick() {
@@ -86,6 +94,7 @@ void Worker::begin_shutdown() {
   asio::post(loop_.io(), [this] {
     shutting_down_ = true;
     for (auto& a : acceptors_) {
+      poller_.remove(a->acceptor.native_handle());
       asio::error_code ec;
       a->acceptor.close(ec);
     }

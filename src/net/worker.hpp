@@ -41,16 +41,22 @@ class Worker {
   const SessionFactory& factory() const { return factory_; }
   std::string& scratch() { return scratch_; }
   Poller& poller() { return poller_; }
+  Loop& loop() { return loop_; }
   void remove(Connection* c);
   std::size_t connection_count() const { return connections_.size(); }
 
  private:
-  struct Acceptor {
+  // A listening socket, bound by Asio, accepted from by the poller.
+  struct Acceptor final : Poller::Handler {
+    Acceptor(Worker& w, asio::io_context& io, SSL_CTX* tls, bool h2_only)
+        : worker(w), acceptor(io), tls(tls), h2_only(h2_only) {}
+    void on_events(std::uint32_t) override { worker.accept_all(*this); }
+    Worker& worker;
     asio::ip::tcp::acceptor acceptor;
     SSL_CTX* tls;
     bool h2_only;
   };
-  void accept(Acceptor& a);
+  void accept_all(Acceptor& a);
   void tick();
   void finish();  // shutdown complete: let the loop run out of work
 
