@@ -476,15 +476,17 @@ std::size_t Parser::feed_chunked(std::string_view data) {
           }
           ++chunk_size_digits_;
           remaining_ = (remaining_ << 4) | static_cast<std::uint64_t>(h);
-          if (remaining_ > limits_.max_body - body_seen_) {
-            fail(Error::payload_too_large, "chunked body exceeds limit");
-            return pos;
-          }
           ++pos;
           continue;
         }
         if (chunk_size_digits_ == 0) {
           fail(Error::bad_request, "invalid chunk size");
+          return pos;
+        }
+        // Judged once the size is complete, so an overlong size is a 400
+        // (malformed) rather than a 413; no byte of the chunk is read yet.
+        if (remaining_ > limits_.max_body - body_seen_) {
+          fail(Error::payload_too_large, "chunked body exceeds limit");
           return pos;
         }
         if (c == '\r') {
