@@ -69,6 +69,7 @@ void Connection::start() {
 void Connection::on_events(std::uint32_t events) {
   if (closed_) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_ready_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_shut_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) write_ready_ = true;
   run(false);
 }
@@ -182,7 +183,9 @@ bool Connection::read_some() {
       last_read_ = worker_.now();
       // A short plaintext read drained the socket: the next edge says when
       // there is more, so skip the read that would only return EAGAIN.
-      if (!ssl_ && r.n < scratch.size()) read_ready_ = false;
+      // Unless the peer already shut down: then the EOF is there to be read
+      // and no further edge will announce it.
+      if (!ssl_ && r.n < scratch.size() && !peer_shut_) read_ready_ = false;
       in_.append(scratch.data(), r.n);
       if (!session_) choose_protocol();
       return true;

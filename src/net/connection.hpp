@@ -90,6 +90,7 @@ class Connection final : public SessionIo,
   bool processing_ = false;
   bool rerun_ = false;
   bool peer_eof_ = false;
+  bool peer_shut_ = false;  // EPOLLRDHUP seen: an EOF follows the data
   bool lingering_ = false;
   bool closed_ = false;
 };

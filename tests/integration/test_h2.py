@@ -200,7 +200,6 @@ def test_stream_multiple_data_frames(server):
 
 def test_stream_frames_raw(server):
     """Same, at the frame level: 5 non-empty DATA frames then END_STREAM."""
-    import hpack
     with RawH2(server.port) as h:
         from h2client import headers_frame
         h.send(headers_frame(1, request_block(h.encoder, "/stream?n=5&interval_ms=50")))
@@ -234,7 +233,6 @@ def test_response_headers(server):
 
 
 def test_head_has_no_data(server):
-    import hpack
     from h2client import headers_frame
     with RawH2(server.port) as h:
         h.send(headers_frame(1, request_block(h.encoder, "/plaintext", method="HEAD")))

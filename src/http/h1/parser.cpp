@@ -251,6 +251,16 @@ std::size_t Parser::feed(std::string_view data) {
       switch (scan_block(rest, scanned_, line_start_, limits_.max_head_bytes,
                          std::max<std::size_t>(limits_.max_request_line, 1), head_len)) {
         case Scan::need_more:
+          // Fail fast on bytes that cannot begin a request line (binary junk,
+          // a mangled HTTP/2 preface) instead of waiting for a CRLF that may
+          // never come: everything before the first SP must be a token.
+          for (char c : rest.substr(0, std::min(rest.size(), limits_.max_request_line))) {
+            if (c == ' ') break;
+            if (!is_tchar(c)) {
+              fail(Error::bad_request, "invalid method");
+              return pos;
+            }
+          }
           return pos;
         case Scan::bare_lf:
           fail(Error::bad_request, "bare LF line ending");

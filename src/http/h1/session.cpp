@@ -85,13 +85,13 @@ void Session::on_head(const RequestHead& head) {
 
   bool has_body = head.chunked || head.content_length > 0;
   if (!(target.starts_with('/') || (target == "*" && req.method == "OPTIONS"))) {
-    exchange_->response.send_status(400, "Bad Request: invalid request-target");
-    keep_alive_ = false;
+    exchange_.reset();
+    send_error(400, "invalid request-target");
     return;
   }
   if (head.upgrade && !peer_.tls && !has_body && iequals(head.upgrade_protocol, "h2c") &&
       req.headers.has("http2-settings")) {
-    start_h2c_upgrade(head);
+    start_h2c_upgrade();
     return;
   }
   if (head.expect_continue && has_body && !http10_) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
@@ -114,15 +114,13 @@ void Session::on_message_complete() {
   if (exchange_) exchange_->request.body().end();
 }
 
-void Session::start_h2c_upgrade(const RequestHead& head) {
+void Session::start_h2c_upgrade() {
   auto next = std::make_unique<h2::Session>(service_, io_, peer_);
   Request& req = exchange_->request;
   if (!next->accept_upgrade(req.headers.get("http2-settings"), std::move(req))) {
-    // An unusable HTTP2-Settings header: ignore the upgrade, serve over HTTP/1.1.
-    (void)head;
-    exchange_ = std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
-    exchange_->response.send_status(400, "Bad Request: invalid HTTP2-Settings");
-    keep_alive_ = false;
+    // RFC 9113 §3.2.1 makes HTTP2-Settings mandatory and well-formed.
+    exchange_.reset();
+    send_error(400, "invalid HTTP2-Settings");
     return;
   }
   out_.append("HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n");

@@ -47,7 +47,7 @@ class Session final : public net::Session, private ParserListener, private Strea
 
   void reap();  // finish the current exchange if both request and handler are done
   void send_error(int status, std::string_view reason);
-  void start_h2c_upgrade(const RequestHead& head);
+  void start_h2c_upgrade();
   void pump();
 
   ServiceContext& service_;
