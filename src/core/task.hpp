@@ -23,13 +23,21 @@ namespace detail {
 struct PromiseBase {
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
+  // Set on a top-level task (Spawned) instead of a continuation.
+  std::function<void(std::exception_ptr)> on_done;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     template <typename P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-      return h.promise().continuation;
+      PromiseBase& p = h.promise();
+      if (!p.on_done) return p.continuation;
+      // The frame is suspended now, so on_done may destroy it; nothing of
+      // the frame (this awaiter included) is touched afterwards.
+      auto done = std::move(p.on_done);
+      done(p.exception);
+      return std::noop_coroutine();
     }
     void await_resume() noexcept {}
   };
@@ -127,8 +135,6 @@ class Spawned {
   ~Spawned();
 
   bool running() const { return frame_ && !frame_.done(); }
-
-  struct Driver;
 
  private:
   std::coroutine_handle<> frame_;

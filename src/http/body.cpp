@@ -4,18 +4,24 @@ namespace trident::http {
 
 void Body::push(std::string_view data) {
   if (data.empty() || aborted_) return;
-  chunks_.emplace_back(data);
-  buffered_ += data.size();
+  data_.append(data);
 }
 
 std::optional<std::string> Body::take() {
   if (aborted_) throw StreamAborted{};
-  if (chunks_.empty()) return std::nullopt;
-  std::string chunk = std::move(chunks_.front());
-  chunks_.pop_front();
-  buffered_ -= chunk.size();
+  if (data_.empty()) return std::nullopt;
+  std::string chunk = std::move(data_);
+  data_.clear();
   if (on_consumed) on_consumed(chunk.size());
   return chunk;
+}
+
+void Body::reset() {
+  data_.clear();
+  ended_ = false;
+  aborted_ = false;
+  on_consumed = nullptr;
+  waiter_.forget();
 }
 
 Task<std::string> Body::read_all(std::size_t limit) {

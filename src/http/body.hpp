@@ -6,7 +6,6 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -46,26 +45,26 @@ class Body {
   // The whole body; throws BodyTooLarge past `limit` bytes.
   Task<std::string> read_all(std::size_t limit);
 
-  bool complete() const { return ended_ && chunks_.empty(); }
+  bool complete() const { return ended_ && data_.empty(); }
 
   // ---- protocol side ----
   void push(std::string_view data);
   void end() { ended_ = true; }
   void abort() { aborted_ = true; }
-  std::size_t buffered() const { return buffered_; }
+  std::size_t buffered() const { return data_.size(); }
   bool ended() const { return ended_; }
   // Resumes a waiting reader if it can make progress. Call from the top of
   // the event loop, not from inside handler code.
   bool pump() { return readable() && waiter_.notify(); }
   void forget_waiter() { waiter_.forget(); }
   std::function<void(std::size_t)> on_consumed;  // credit for bytes taken by the handler
+  void reset();  // ready for the next request on the same connection
 
  private:
-  bool readable() const { return aborted_ || ended_ || !chunks_.empty(); }
+  bool readable() const { return aborted_ || ended_ || !data_.empty(); }
   std::optional<std::string> take();
 
-  std::deque<std::string> chunks_;
-  std::size_t buffered_ = 0;
+  std::string data_;  // received, not yet read: a read takes all of it
   bool ended_ = false;
   bool aborted_ = false;
   Waiter waiter_;

@@ -54,7 +54,7 @@ bool respond_not_modified_if_fresh(const Request& req, Response& res, std::strin
                                    const CacheControl* cache_control) {
   res.headers.set("etag", etag);
   if (cache_control) res.headers.set("cache-control", format_cache_control(*cache_control));
-  const std::string* inm = req.headers.find("if-none-match");
+  auto inm = req.headers.find("if-none-match");
   if (!inm || !(req.method == "GET" || req.method == "HEAD") || !etag_matches(*inm, etag)) {
     return false;
   }

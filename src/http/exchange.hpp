@@ -37,6 +37,13 @@ class Exchange {
   Response response;
 
   void start(const Handler& handler);
+  // Ready for the next request on the same connection (keeps buffers).
+  void reset() {
+    task_ = Spawned{};
+    done_ = false;
+    request.reset();
+    response.reset();
+  }
   bool handler_done() const { return done_; }
   // Resumes waiters (body reader, writer) that can make progress; call from
   // the top of the event loop. Returns whether anything was resumed.

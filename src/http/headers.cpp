@@ -22,7 +22,15 @@ std::string to_lower(std::string_view s) {
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  fields_.emplace_back(to_lower(name), std::string(value));
+  Entry e{};
+  e.name_off = static_cast<std::uint32_t>(arena_.size());
+  e.name_len = static_cast<std::uint32_t>(name.size());
+  arena_.append(name);
+  for (std::size_t i = e.name_off; i < arena_.size(); ++i) arena_[i] = lower(arena_[i]);
+  e.value_off = static_cast<std::uint32_t>(arena_.size());
+  e.value_len = static_cast<std::uint32_t>(value.size());
+  arena_.append(value);
+  entries_.push_back(e);
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
@@ -31,20 +39,21 @@ void Headers::set(std::string_view name, std::string_view value) {
 }
 
 void Headers::remove(std::string_view name) {
-  std::erase_if(fields_, [&](const Field& f) { return iequals(f.first, name); });
+  // The arena keeps the bytes until clear(); removals are rare.
+  std::erase_if(entries_, [&](const Entry& e) {
+    return iequals(std::string_view(arena_).substr(e.name_off, e.name_len), name);
+  });
 }
 
-const std::string* Headers::find(std::string_view name) const {
-  for (const auto& f : fields_) {
-    if (f.first == name) return &f.second;
+std::optional<std::string_view> Headers::find(std::string_view name) const {
+  std::string_view a = arena_;
+  for (const Entry& e : entries_) {
+    if (a.substr(e.name_off, e.name_len) == name) return a.substr(e.value_off, e.value_len);
   }
-  return nullptr;
+  return std::nullopt;
 }
 
-std::string_view Headers::get(std::string_view name) const {
-  const std::string* v = find(name);
-  return v ? std::string_view(*v) : std::string_view();
-}
+std::string_view Headers::get(std::string_view name) const { return find(name).value_or(""); }
 
 std::string_view reason_phrase(int status) {
   switch (status) {

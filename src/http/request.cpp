@@ -28,6 +28,16 @@ std::string percent_decode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+void Request::reset() {
+  method.clear();
+  target.clear();
+  authority.clear();
+  scheme.clear();
+  headers.clear();
+  params.clear();
+  body_.reset();
+}
+
 std::string_view Request::path() const {
   std::string_view t = target;
   return t.substr(0, t.find('?'));

@@ -38,6 +38,7 @@ class Request {
   const PeerInfo& peer() const { return *peer_; }
 
   // ---- set by the protocol and the router ----
+  void reset();  // ready for the next request on the same connection
   void set_peer(const PeerInfo* peer) { peer_ = peer; }
   std::vector<std::pair<std::string_view, std::string>> params;
 

@@ -62,6 +62,12 @@ class Response {
 
   // ---- protocol side ----
   void bind(ResponseSink* sink) { sink_ = sink; }
+  void reset() {
+    status = 200;
+    headers.clear();
+    started_ = finished_ = aborted_ = false;
+    writable_.forget();
+  }
   void abort() { aborted_ = true; }
   // Resumes a writer waiting for room, once output drained below the low watermark.
   bool pump() {

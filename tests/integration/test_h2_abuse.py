@@ -421,6 +421,10 @@ def test_continuation_interleaved_with_other_frame(server):
 LONG = "/stream?n=2&interval_ms=300"
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known deviation: nghttp2 (1.52) hard-codes exceeding the *acknowledged* "
+    "SETTINGS_MAX_CONCURRENT_STREAMS as a connection error (GOAWAY PROTOCOL_ERROR); "
+    "RFC 9113 §5.1.2 asks for a stream error. Strict: fixing it makes this fail loudly."))
 def test_max_concurrent_streams_after_ack(make_server):
     """The client has acknowledged SETTINGS_MAX_CONCURRENT_STREAMS=4 and opens
     6 streams at once: streams 1-7 are served, 9 and 11 are refused with a

@@ -38,7 +38,7 @@ Task<void> echo(http::Request& req, http::Response& res) {
   std::string_view type = req.headers.get("content-type");
   res.headers.set("content-type", type.empty() ? "application/octet-stream" : type);
   // A declared length is passed through, so HTTP/1.1 needs no chunking.
-  if (const std::string* len = req.headers.find("content-length")) {
+  if (auto len = req.headers.find("content-length")) {
     res.headers.set("content-length", *len);
   }
   bool any = false;

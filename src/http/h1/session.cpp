@@ -57,7 +57,8 @@ std::size_t Session::on_input(std::string_view data) {
 
 void Session::on_head(const RequestHead& head) {
   saw_bytes_ = false;
-  exchange_ = std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
+  exchange_ = spare_ ? std::move(spare_)
+                     : std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
   Request& req = exchange_->request;
   req.method.assign(head.method);
   req.version = head.version_minor == 0 ? Version::http10 : Version::http11;
@@ -72,7 +73,6 @@ void Session::on_head(const RequestHead& head) {
     target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
   }
   req.target.assign(target);
-  req.headers.reserve(head.headers.size());
   for (const HeaderField& f : head.headers) req.headers.add(f.name, f.value);
 
   keep_alive_ = head.keep_alive && !draining_;
@@ -210,7 +210,8 @@ void Session::on_handler_done() {
 
 void Session::reap() {
   if (!exchange_ || !request_complete_ || !exchange_->handler_done()) return;
-  exchange_.reset();
+  exchange_->reset();
+  spare_ = std::move(exchange_);
   if (!keep_alive_ || draining_) close_after_flush_ = true;
 }
 

@@ -72,6 +72,7 @@ struct Session::Stream final : StreamSink {
   std::int32_t id;
   Exchange exchange;
   std::size_t header_bytes = 0;
+  bool headers_too_large = false;  // answered with 431; the rest of the block is dropped
   std::uint64_t body_bytes = 0;
   bool started = false;
   bool head_request = false;
@@ -287,7 +288,10 @@ int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::
   // RFC 9113 §6.5.2 accounting: name + value + 32 per field, decoded.
   s->header_bytes += namelen + valuelen + 32;
   if (s->header_bytes > self->service_.h2.max_header_list_size) {
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM; HPACK state stays in sync
+    // Keep decoding (the HPACK state must stay in sync) but store nothing:
+    // memory stays bounded however often a table entry is referenced.
+    s->headers_too_large = true;
+    return 0;
   }
   std::string_view n(reinterpret_cast<const char*>(name), namelen);
   std::string_view v(reinterpret_cast<const char*>(value), valuelen);
@@ -334,6 +338,16 @@ int Session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame,
     case NGHTTP2_HEADERS: {
       Stream* s = self->find(frame->hd.stream_id);
       if (!s) return 0;
+      if (s->headers_too_large && !s->started) {
+        s->started = true;
+        s->exchange.response.send_status(431);
+        s->exchange.abort();
+        if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+          // The answer is complete; the request body is not wanted (RFC 9113 §8.1).
+          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+        }
+        return 0;
+      }
       if (!s->started && frame->headers.cat == NGHTTP2_HCAT_REQUEST) self->start_stream(*s);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->exchange.request.body().end();
       return 0;
