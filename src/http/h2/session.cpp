@@ -14,6 +14,8 @@ namespace {
 
 // Output bytes produced per take_output call; the rest waits for the flush.
 constexpr std::size_t kMaxOutputBatch = 512 * 1024;
+// Closed streams kept for reuse (their buffers keep their capacity).
+constexpr std::size_t kMaxSpareStreams = 32;
 
 bool is_connection_specific(std::string_view name) {
   return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
@@ -66,10 +68,28 @@ std::uint32_t RateCounter::hit() {
 // One request stream: its exchange, the response body queue nghttp2 pulls
 // from, and the bookkeeping for header-size and body-size limits.
 struct Session::Stream final : StreamSink {
-  Stream(Session& owner, std::int32_t id) : owner(owner), id(id), exchange(*this, &owner.peer_) {}
+  explicit Stream(Session& owner) : owner(owner), exchange(*this, &owner.peer_) {}
+
+  // Ready to serve another stream id; keeps every buffer's capacity.
+  void reset(std::int32_t new_id) {
+    id = new_id;
+    exchange.reset();
+    exchange.request.version = Version::http2;
+    header_bytes = 0;
+    headers_too_large = false;
+    body_bytes = 0;
+    started = false;
+    head_request = false;
+    pending.clear();
+    pending_offset = 0;
+    eof = false;
+    deferred = false;
+    trailers.reset();
+  }
 
   Session& owner;
-  std::int32_t id;
+  std::int32_t id = 0;
+  std::size_t index = 0;  // position in Session::active_
   Exchange exchange;
   std::size_t header_bytes = 0;
   bool headers_too_large = false;  // answered with 431; the rest of the block is dropped
@@ -82,18 +102,18 @@ struct Session::Stream final : StreamSink {
   bool eof = false;
   bool deferred = false;
   std::optional<Headers> trailers;
-  std::string date;  // keeps the date value alive until nghttp2 copied the headers
+  std::vector<nghttp2_nv> nva;  // reused; nghttp2 copies names and values at submit
 
   std::size_t buffered() const override { return pending.size() - pending_offset; }
 
   void send_head(const Response& res, bool end_stream) override {
-    std::string status = std::to_string(res.status);
-    date.assign(http_date());
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(res.headers.size() + 3);
-    nva.push_back(make_nv(":status", status));
+    char status[8];
+    auto [end, ec] = std::to_chars(status, status + sizeof status, res.status);
+    (void)ec;
+    nva.clear();
+    nva.push_back(make_nv(":status", std::string_view(status, end - status)));
     if (!res.headers.has("server")) nva.push_back(make_nv("server", owner.service_.server_header));
-    if (!res.headers.has("date")) nva.push_back(make_nv("date", date));
+    if (!res.headers.has("date")) nva.push_back(make_nv("date", http_date()));
     for (const auto& [name, value] : res.headers) {
       if (!is_connection_specific(name)) nva.push_back(make_nv(name, value));
     }
@@ -211,7 +231,8 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
 }
 
 Session::~Session() {
-  streams_.clear();  // handlers first: they may still reference the session
+  active_.clear();  // handlers first: they may still reference the session
+  spare_.clear();
   nghttp2_session_del(session_);
 }
 
@@ -222,8 +243,8 @@ bool Session::accept_upgrade(std::string_view http2_settings, Request&& req) {
   int rv = nghttp2_session_upgrade2(session_, reinterpret_cast<const std::uint8_t*>(payload->data()),
                                     payload->size(), head ? 1 : 0, nullptr);
   if (rv != 0) return false;
-  auto stream = std::make_unique<Stream>(*this, 1);
-  Request& r = stream->exchange.request;
+  Stream& s = open_stream(1);
+  Request& r = s.exchange.request;
   r.method = std::move(req.method);
   r.target = std::move(req.target);
   r.authority = std::move(req.authority);
@@ -231,18 +252,44 @@ bool Session::accept_upgrade(std::string_view http2_settings, Request&& req) {
   r.version = Version::http2;
   r.headers = std::move(req.headers);
   r.body().end();
-  stream->head_request = head;
+  s.head_request = head;
   last_client_stream_ = 1;
-  Stream& s = *stream;
-  streams_.emplace(1, std::move(stream));
-  nghttp2_session_set_stream_user_data(session_, 1, &s);
   start_stream(s);
   return true;
 }
 
 Session::Stream* Session::find(std::int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  return static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, id));
+}
+
+Session::Stream& Session::open_stream(std::int32_t id) {
+  std::unique_ptr<Stream> s;
+  if (spare_.empty()) {
+    s = std::make_unique<Stream>(*this);
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  s->reset(id);
+  s->index = active_.size();
+  Stream& ref = *s;
+  active_.push_back(std::move(s));
+  nghttp2_session_set_stream_user_data(session_, id, &ref);
+  return ref;
+}
+
+void Session::close_stream(Stream& s) {
+  std::size_t i = s.index;
+  std::unique_ptr<Stream> owned = std::move(active_[i]);
+  if (i + 1 != active_.size()) {
+    active_[i] = std::move(active_.back());
+    active_[i]->index = i;
+  }
+  active_.pop_back();
+  // Destroys a handler that is still suspended (cancellation), then keeps
+  // the object and its buffers for the next stream.
+  owned->exchange.reset();
+  if (spare_.size() < kMaxSpareStreams) spare_.push_back(std::move(owned));
 }
 
 void Session::calm_down(const char* why) {
@@ -271,11 +318,8 @@ int Session::on_begin_headers(nghttp2_session* session, const nghttp2_frame* fra
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   std::int32_t id = frame->hd.stream_id;
   self->last_client_stream_ = std::max(self->last_client_stream_, id);
-  auto stream = std::make_unique<Stream>(*self, id);
-  stream->exchange.request.version = Version::http2;
-  Stream& s = *stream;
-  self->streams_.emplace(id, std::move(stream));
-  nghttp2_session_set_stream_user_data(session, id, &s);
+  self->open_stream(id);
+  (void)session;
   return 0;
 }
 
@@ -401,13 +445,13 @@ int Session::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t 
 int Session::on_stream_close(nghttp2_session* session, std::int32_t stream_id, std::uint32_t,
                              void* user) {
   auto* self = static_cast<Session*>(user);
-  auto it = self->streams_.find(stream_id);
-  if (it == self->streams_.end()) return 0;
-  Stream& s = *it->second;
+  Stream* s = self->find(stream_id);
+  if (!s) return 0;
   // Unread body bytes still hold connection-level window: release them.
-  std::size_t unread = s.exchange.request.body().buffered();
+  std::size_t unread = s->exchange.request.body().buffered();
   if (unread) nghttp2_session_consume_connection(session, unread);
-  self->streams_.erase(it);  // cancels a handler that is still suspended
+  nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
+  self->close_stream(*s);
   return 0;
 }
 
@@ -433,7 +477,7 @@ void Session::pump() {
   bool again = true;
   while (again) {
     again = false;
-    for (auto& [id, s] : streams_) again |= s->exchange.pump();
+    for (std::size_t i = 0; i < active_.size(); ++i) again |= active_[i]->exchange.pump();
   }
 }
 
@@ -466,7 +510,7 @@ bool Session::should_close() const {
 }
 
 void Session::on_peer_closed() {
-  for (auto& [id, s] : streams_) s->exchange.abort();
+  for (auto& s : active_) s->exchange.abort();
   pump();
   failed_ = true;
 }
@@ -485,7 +529,7 @@ void Session::on_timeout(net::Phase) {
 }
 
 net::Phase Session::phase() const {
-  return streams_.empty() ? net::Phase::idle : net::Phase::busy;
+  return active_.empty() ? net::Phase::idle : net::Phase::busy;
 }
 
 }  // namespace trident::http::h2

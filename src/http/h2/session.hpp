@@ -14,7 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "http/exchange.hpp"
 #include "http/service.hpp"
@@ -68,6 +68,8 @@ class Session final : public net::Session {
   static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
 
   Stream* find(std::int32_t id);
+  Stream& open_stream(std::int32_t id);
+  void close_stream(Stream& s);
   void start_stream(Stream& s);
   void pump();
   void calm_down(const char* why);  // GOAWAY ENHANCE_YOUR_CALM and close
@@ -77,7 +79,8 @@ class Session final : public net::Session {
   net::SessionIo& io_;
   const PeerInfo& peer_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<std::int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<Stream>> active_;  // open streams, in no order
+  std::vector<std::unique_ptr<Stream>> spare_;   // closed, reset, ready for reuse
   std::int32_t last_client_stream_ = 0;
   RateCounter resets_, settings_, pings_;
   std::size_t in_flight_ = 0;
