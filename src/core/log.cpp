@@ -14,8 +14,12 @@ std::atomic<Level> g_level{Level::info};
 constexpr const char* kNames[] = {"debug", "info", "warn", "error", "off"};
 }  // namespace
 
-void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(Level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view text, Level& out) {
   for (int i = 0; i <= 4; ++i) {

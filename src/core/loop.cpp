@@ -25,7 +25,9 @@ void Loop::run() {
   t_current = previous;
 }
 
-Loop* Loop::current() { return t_current; }
+Loop* Loop::current() {
+  return t_current;
+}
 
 std::string_view http_date() {
   std::time_t now = std::time(nullptr);

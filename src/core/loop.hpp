@@ -54,6 +54,8 @@ class SleepAwaiter {
   std::shared_ptr<State> state_;
 };
 
-inline SleepAwaiter sleep_for(std::chrono::steady_clock::duration d) { return SleepAwaiter{d}; }
+inline SleepAwaiter sleep_for(std::chrono::steady_clock::duration d) {
+  return SleepAwaiter{d};
+}
 
 }  // namespace trident

@@ -37,12 +37,12 @@ void Exchange::on_finished(std::exception_ptr ep) {
       response.send_status(what.empty() ? 400 : 500);
     } else if (!response.finished()) {
       response.abort();
-      sink_.abort_stream();
+      sink_->abort_stream();
     }
   } else if (!response.finished() && !response.aborted()) {
     response.finish();
   }
-  sink_.on_handler_done();
+  sink_->on_handler_done();
 }
 
 }  // namespace trident::http

@@ -22,7 +22,10 @@ class StreamSink : public ResponseSink {
 
 class Exchange {
  public:
-  Exchange(StreamSink& sink, const PeerInfo* peer) : sink_(sink) {
+  Exchange(StreamSink& sink, const PeerInfo* peer) { bind(sink, peer); }
+  // Attach to a (new) protocol stream, e.g. when taken from a free list.
+  void bind(StreamSink& sink, const PeerInfo* peer) {
+    sink_ = &sink;
     response.bind(&sink);
     request.set_peer(peer);
   }
@@ -61,7 +64,7 @@ class Exchange {
  private:
   void on_finished(std::exception_ptr ep);
 
-  StreamSink& sink_;
+  StreamSink* sink_ = nullptr;
   bool done_ = false;
   Spawned task_;
 };

@@ -58,7 +58,8 @@ std::string Request::query_param(std::string_view name) const {
     auto eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     if (percent_decode(key, true) == name) {
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+      return eq == std::string_view::npos ? std::string()
+                                          : percent_decode(pair.substr(eq + 1), true);
     }
   }
   return {};

@@ -30,7 +30,8 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
       std::string_view name = seg.substr(1, seg.size() - 2);
       if (name.ends_with("...")) {
         if (!it.rest.empty()) throw std::invalid_argument("{name...} must be the last segment");
-        route.segments.push_back({std::string(name.substr(0, name.size() - 3)), Segment::Kind::rest});
+        route.segments.push_back(
+            {std::string(name.substr(0, name.size() - 3)), Segment::Kind::rest});
       } else {
         route.segments.push_back({std::string(name), Segment::Kind::param});
       }

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/free_list.hpp"
 #include "core/log.hpp"
 #include "net/tls.hpp"
 #include "net/worker.hpp"
@@ -141,10 +142,14 @@ Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
     int rc = SSL_read(ssl_, buf, static_cast<int>(len));
     if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
     switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ: return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE: return {0, IoStatus::would_block_write};
-      case SSL_ERROR_ZERO_RETURN: return {0, IoStatus::eof};
-      default: return {0, IoStatus::error};
+      case SSL_ERROR_WANT_READ:
+        return {0, IoStatus::would_block_read};
+      case SSL_ERROR_WANT_WRITE:
+        return {0, IoStatus::would_block_write};
+      case SSL_ERROR_ZERO_RETURN:
+        return {0, IoStatus::eof};
+      default:
+        return {0, IoStatus::error};
     }
   }
   ssize_t rc = ::recv(fd_, buf, len, 0);
@@ -162,9 +167,12 @@ Connection::IoResult Connection::transport_write(const char* buf, std::size_t le
     int rc = SSL_write(ssl_, buf, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
     if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
     switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ: return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE: return {0, IoStatus::would_block_write};
-      default: return {0, IoStatus::error};
+      case SSL_ERROR_WANT_READ:
+        return {0, IoStatus::would_block_read};
+      case SSL_ERROR_WANT_WRITE:
+        return {0, IoStatus::would_block_write};
+      default:
+        return {0, IoStatus::error};
     }
   }
   ssize_t rc = ::send(fd_, buf, len, MSG_NOSIGNAL);
@@ -186,6 +194,7 @@ bool Connection::read_some() {
       // Unless the peer already shut down: then the EOF is there to be read
       // and no further edge will announce it.
       if (!ssl_ && r.n < scratch.size() && !peer_shut_) read_ready_ = false;
+      BufferFreeList::take(in_);
       in_.append(scratch.data(), r.n);
       if (!session_) choose_protocol();
       return true;
@@ -273,6 +282,7 @@ void Connection::after_run() {
     if (p != phase_) {
       phase_ = p;
       phase_since_ = worker_.now();
+      memory_released_ = false;
     }
   }
   bool output_pending = out_off_ < out_.size();
@@ -284,8 +294,14 @@ void Connection::after_run() {
     // Still readable after the per-turn read budget: continue on a later turn.
     wake();
   }
-  if (in_.empty() && in_.capacity() > 16 * 1024) std::string().swap(in_);
-  if (out_.empty() && out_.capacity() > 64 * 1024) std::string().swap(out_);
+  // Buffers go back to the worker's free list whenever they are empty, so a
+  // connection between requests holds none.
+  BufferFreeList::give(in_);
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+    BufferFreeList::give(out_);
+  }
 }
 
 void Connection::wake() {
@@ -302,7 +318,9 @@ void Connection::wake() {
   });
 }
 
-void Connection::switch_session(std::unique_ptr<Session> next) { next_session_ = std::move(next); }
+void Connection::switch_session(std::unique_ptr<Session> next) {
+  next_session_ = std::move(next);
+}
 
 void Connection::drain() {
   if (closed_) return;
@@ -351,12 +369,24 @@ void Connection::check_timeouts(std::uint32_t now) {
     phase_since_ = now;
     return;
   }
+  if (p == Phase::idle && !memory_released_ && now - phase_since_ >= 1) {
+    // Idle for a full tick: keep only what an idle keep-alive connection needs.
+    memory_released_ = true;
+    session_->release_idle_memory();
+  }
   bool expired = false;
   switch (p) {
-    case Phase::idle: expired = elapsed(phase_since_) >= o.idle_timeout; break;
-    case Phase::reading_head: expired = elapsed(phase_since_) >= o.header_timeout; break;
-    case Phase::reading_body: expired = elapsed(last_read_) >= o.body_timeout; break;
-    case Phase::busy: break;
+    case Phase::idle:
+      expired = elapsed(phase_since_) >= o.idle_timeout;
+      break;
+    case Phase::reading_head:
+      expired = elapsed(phase_since_) >= o.header_timeout;
+      break;
+    case Phase::reading_body:
+      expired = elapsed(last_read_) >= o.body_timeout;
+      break;
+    case Phase::busy:
+      break;
   }
   if (!expired) return;
   session_->on_timeout(p);

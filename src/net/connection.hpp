@@ -54,11 +54,11 @@ class Connection final : public SessionIo,
   IoResult transport_read(char* buf, std::size_t len);
   IoResult transport_write(const char* buf, std::size_t len);
 
-  void run(bool woken);    // the one driver: handshake, read, session, flush
+  void run(bool woken);  // the one driver: handshake, read, session, flush
   void handshake();
   void on_handshake_done();
-  bool read_some();        // one read into the session; false → stop reading
-  bool choose_protocol();  // plaintext: sniff the preface; false → need more bytes
+  bool read_some();          // one read into the session; false → stop reading
+  bool choose_protocol();    // plaintext: sniff the preface; false → need more bytes
   void process(bool woken);  // run the session on buffered input, flush its output
   void feed_input();
   void flush();
@@ -84,13 +84,14 @@ class Connection final : public SessionIo,
 
   bool registered_ = false;
   bool handshaking_ = false;
-  bool read_ready_ = true;    // no EAGAIN seen since the last readable edge
-  bool write_ready_ = true;   // no EAGAIN seen since the last writable edge
+  bool read_ready_ = true;   // no EAGAIN seen since the last readable edge
+  bool write_ready_ = true;  // no EAGAIN seen since the last writable edge
   bool wake_posted_ = false;
   bool processing_ = false;
   bool rerun_ = false;
   bool peer_eof_ = false;
-  bool peer_shut_ = false;  // EPOLLRDHUP seen: an EOF follows the data
+  bool peer_shut_ = false;        // EPOLLRDHUP seen: an EOF follows the data
+  bool memory_released_ = false;  // idle buffers dropped; reset by new activity
   bool lingering_ = false;
   bool closed_ = false;
 };

@@ -18,14 +18,14 @@ struct ListenerOptions {
 
 struct ServerOptions {
   std::vector<ListenerOptions> listeners;
-  TlsOptions tls;  // used by every TLS listener
+  TlsOptions tls;        // used by every TLS listener
   unsigned workers = 0;  // 0 → number of cores
   std::size_t max_connections = 10000;
   int backlog = 4096;
-  std::chrono::seconds idle_timeout{60};     // keep-alive / no streams
-  std::chrono::seconds header_timeout{10};   // TLS handshake + request head (slowloris)
-  std::chrono::seconds body_timeout{30};     // no request body bytes for this long
-  std::chrono::seconds drain_timeout{10};    // graceful shutdown deadline
+  std::chrono::seconds idle_timeout{60};    // keep-alive / no streams
+  std::chrono::seconds header_timeout{10};  // TLS handshake + request head (slowloris)
+  std::chrono::seconds body_timeout{30};    // no request body bytes for this long
+  std::chrono::seconds drain_timeout{10};   // graceful shutdown deadline
 };
 
 }  // namespace trident::net

@@ -45,12 +45,13 @@ void Poller::stop() {
 void Poller::arm() {
   if (armed_ || stopped_) return;
   armed_ = true;
-  watcher_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
-    armed_ = false;
-    if (ec || stopped_) return;
-    harvest();
-    arm();
-  });
+  watcher_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const asio::error_code& ec) {
+                        armed_ = false;
+                        if (ec || stopped_) return;
+                        harvest();
+                        arm();
+                      });
 }
 
 void Poller::harvest() {

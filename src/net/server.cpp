@@ -24,7 +24,8 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& text) {
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("bad address '" + text + "' (want host:port)");
+    if (colon == std::string::npos)
+      throw std::invalid_argument("bad address '" + text + "' (want host:port)");
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -53,14 +54,15 @@ void Server::run() {
   for (const auto& l : options_.listeners) any_tls |= l.tls;
   if (any_tls) tls_ = std::make_unique<TlsContext>(options_.tls);
 
-  unsigned n = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
   std::size_t per_worker = (options_.max_connections + n - 1) / n;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker));
     for (const auto& l : options_.listeners) {
       workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr,
-                            l.h2_only);
+                             l.h2_only);
     }
   }
 

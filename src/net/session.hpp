@@ -56,6 +56,8 @@ class Session {
   // last response (408) and must then report should_close().
   virtual void on_timeout(Phase phase) = 0;
   virtual Phase phase() const = 0;
+  // The connection has been idle for a while: drop buffers kept for reuse.
+  virtual void release_idle_memory() {}
 };
 
 }  // namespace trident::net

@@ -264,7 +264,8 @@ SslCtxPtr make_server_context(const TlsOptions& options, const CertificateFiles&
   SSL_CTX_clear_options(c, SSL_OP_NO_TICKET);  // session tickets on
   // AES-128-GCM first: as strong as needed, cheaper than AES-256 (the
   // OpenSSL default order, which server preference would otherwise pick).
-  SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
+  SSL_CTX_set_ciphersuites(
+      c, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
   SSL_CTX_set_cipher_list(c,
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"

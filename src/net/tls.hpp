@@ -16,15 +16,15 @@ struct TlsError : std::runtime_error {
 };
 
 struct CertificateFiles {
-  std::string cert_chain_pem;  // path to the leaf + intermediates, PEM
-  std::string private_key_pem; // path to the private key, PEM
+  std::string cert_chain_pem;   // path to the leaf + intermediates, PEM
+  std::string private_key_pem;  // path to the private key, PEM
 };
 
 struct TlsOptions {
   // The first is the default; others are chosen by SNI against the names
   // (subjectAltName DNS entries, wildcards allowed) in their certificates.
   std::vector<CertificateFiles> certificates;
-  std::string client_ca_pem;   // non-empty → verify client certificates against it
+  std::string client_ca_pem;         // non-empty → verify client certificates against it
   bool require_client_cert = false;  // with client_ca_pem: reject handshakes without one
   std::vector<std::string> alpn = {"h2", "http/1.1"};  // server preference order
 };
@@ -53,8 +53,8 @@ std::string peer_certificate_subject(SSL* ssl);
 // under `state_dir` on first use and reused afterwards (regenerated if the
 // leaf is missing, unreadable or expires within a day).
 struct DevCertificates {
-  std::string ca_cert_pem;    // path: hand to curl --cacert
-  std::string cert_chain_pem; // path: leaf for localhost, 127.0.0.1, ::1
+  std::string ca_cert_pem;     // path: hand to curl --cacert
+  std::string cert_chain_pem;  // path: leaf for localhost, 127.0.0.1, ::1
   std::string private_key_pem;
 };
 DevCertificates ensure_dev_certificates(const std::string& state_dir);

@@ -21,7 +21,9 @@ Worker::Worker(unsigned index, const ServerOptions& options, SessionFactory fact
       ticker_(loop_.io()),
       scratch_(64 * 1024, '\0') {}
 
-Worker::~Worker() { connections_.clear(); }
+Worker::~Worker() {
+  connections_.clear();
+}
 
 void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
   auto a = std::make_unique<Acceptor>(*this, loop_.io(), tls, h2_only);
@@ -54,7 +56,8 @@ void Worker::accept_all(Acceptor& a) {
     int fd = ::accept4(a.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log::warn(std::string("accept: ") + strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        log::warn(std::string("accept: ") + strerror(errno));
       return;  // EMFILE etc.: the next connection attempt raises a new edge
     }
     if (connections_.size() >= max_connections_) {

@@ -131,8 +131,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--plaintext", f.plaintext,
                         "Plaintext listen address for HTTP/1.1 and h2c (repeatable)");
-  serve_cmd->add_option("--h2c", f.h2c,
-                        "Plaintext listen address for HTTP/2 with prior knowledge only (repeatable)");
+  serve_cmd->add_option(
+      "--h2c", f.h2c, "Plaintext listen address for HTTP/2 with prior knowledge only (repeatable)");
   serve_cmd->add_flag_function(
       "--no-tls", [&](std::int64_t) { f.listen.clear(); }, "Serve no TLS listener");
   serve_cmd->add_option("--cert", f.certs, "Certificate chain PEM (repeatable; SNI picks)");

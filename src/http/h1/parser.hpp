@@ -90,6 +90,11 @@ class Parser {
   // True when the parser has read a head and is inside that message's body.
   bool in_body() const { return state_ != State::head && state_ != State::failed; }
   void reset();  // back to idle, clears the error
+  // Frees the capacity kept for the next head (call only between messages).
+  void release_memory() {
+    std::vector<HeaderField>().swap(head_.headers);
+    std::vector<HeaderField>().swap(trailers_);
+  }
 
  private:
   enum class State : std::uint8_t {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/free_list.hpp"
 #include "core/loop.hpp"
 #include "http/h2/session.hpp"
 
@@ -57,8 +58,15 @@ std::size_t Session::on_input(std::string_view data) {
 
 void Session::on_head(const RequestHead& head) {
   saw_bytes_ = false;
-  exchange_ = spare_ ? std::move(spare_)
-                     : std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
+  BufferFreeList::take(out_);
+  // Exchanges (and the buffers they keep) are recycled per worker thread:
+  // no allocation per request, and nothing held by idle connections.
+  exchange_ = FreeList<Exchange>::take();
+  if (exchange_) {
+    exchange_->bind(*this, &peer_);
+  } else {
+    exchange_ = std::make_unique<Exchange>(static_cast<StreamSink&>(*this), &peer_);
+  }
   Request& req = exchange_->request;
   req.method.assign(head.method);
   req.version = head.version_minor == 0 ? Version::http10 : Version::http11;
@@ -211,7 +219,7 @@ void Session::on_handler_done() {
 void Session::reap() {
   if (!exchange_ || !request_complete_ || !exchange_->handler_done()) return;
   exchange_->reset();
-  spare_ = std::move(exchange_);
+  FreeList<Exchange>::give(std::move(exchange_));
   if (!keep_alive_ || draining_) close_after_flush_ = true;
 }
 
@@ -225,7 +233,7 @@ void Session::take_output(std::string& out) {
   if (out_.empty()) return;
   if (out.empty()) {
     out.swap(out_);
-  } else {
+    BufferFreeList::give(out_);  // the (empty) buffer swapped in, if any
     out.append(out_);
     out_.clear();
   }
@@ -237,7 +245,9 @@ void Session::on_output_flushed() {
   pump();
 }
 
-void Session::on_wake() { pump(); }
+void Session::on_wake() {
+  pump();
+}
 
 bool Session::wants_input() const {
   if (close_after_flush_ || switched_) return false;
@@ -265,6 +275,11 @@ void Session::on_timeout(net::Phase phase) {
     return;
   }
   send_error(408, "request timeout");
+}
+
+void Session::release_idle_memory() {
+  if (exchange_) return;
+  parser_.release_memory();
 }
 
 net::Phase Session::phase() const {

@@ -29,6 +29,7 @@ class Session final : public net::Session, private ParserListener, private Strea
   void start_drain() override;
   void on_timeout(net::Phase phase) override;
   net::Phase phase() const override;
+  void release_idle_memory() override;
 
  private:
   // ParserListener
@@ -55,7 +56,6 @@ class Session final : public net::Session, private ParserListener, private Strea
   const PeerInfo& peer_;
   Parser parser_;
   std::unique_ptr<Exchange> exchange_;
-  std::unique_ptr<Exchange> spare_;  // the previous exchange, reset, kept for its buffers
   std::string out_;
   std::size_t in_flight_ = 0;  // bytes taken by the connection, not yet flushed
 

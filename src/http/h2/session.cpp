@@ -205,7 +205,7 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);  // credit is returned as handlers read
-  nghttp2_option_set_max_settings(opt, 32);           // entries per SETTINGS frame
+  nghttp2_option_set_max_settings(opt, 32);          // entries per SETTINGS frame
   nghttp2_option_set_max_continuations(opt, service.h2.max_continuations);
   nghttp2_option_set_max_outbound_ack(opt, 1000);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
@@ -240,8 +240,9 @@ bool Session::accept_upgrade(std::string_view http2_settings, Request&& req) {
   auto payload = base64url_decode(http2_settings);
   if (!payload) return false;
   bool head = req.method == "HEAD";
-  int rv = nghttp2_session_upgrade2(session_, reinterpret_cast<const std::uint8_t*>(payload->data()),
-                                    payload->size(), head ? 1 : 0, nullptr);
+  int rv =
+      nghttp2_session_upgrade2(session_, reinterpret_cast<const std::uint8_t*>(payload->data()),
+                               payload->size(), head ? 1 : 0, nullptr);
   if (rv != 0) return false;
   Stream& s = open_stream(1);
   Request& r = s.exchange.request;
@@ -304,7 +305,8 @@ int Session::on_begin_frame(nghttp2_session* session, const nghttp2_frame_hd* hd
   // RFC 9113 §5.1.1: a HEADERS frame may only open a stream whose id exceeds
   // every id the client used before. nghttp2 silently ignores such a frame
   // (it takes the stream for one it already closed); it is a connection error.
-  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) && hd->stream_id <= self->last_client_stream_ &&
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) &&
+      hd->stream_id <= self->last_client_stream_ &&
       nghttp2_session_find_stream(session, hd->stream_id) == nullptr) {
     nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR);
     self->failed_ = true;
@@ -500,9 +502,13 @@ void Session::on_output_flushed() {
   pump();
 }
 
-void Session::on_wake() { pump(); }
+void Session::on_wake() {
+  pump();
+}
 
-bool Session::wants_input() const { return !failed_ && nghttp2_session_want_read(session_); }
+bool Session::wants_input() const {
+  return !failed_ && nghttp2_session_want_read(session_);
+}
 
 bool Session::should_close() const {
   if (failed_) return !nghttp2_session_want_write(session_);
@@ -526,6 +532,10 @@ void Session::start_drain() {
 void Session::on_timeout(net::Phase) {
   nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
   failed_ = true;
+}
+
+void Session::release_idle_memory() {
+  spare_.clear();
 }
 
 net::Phase Session::phase() const {

@@ -54,6 +54,7 @@ class Session final : public net::Session {
   void start_drain() override;
   void on_timeout(net::Phase phase) override;
   net::Phase phase() const override;
+  void release_idle_memory() override;
 
   struct Stream;
 
@@ -84,7 +85,7 @@ class Session final : public net::Session {
   std::int32_t last_client_stream_ = 0;
   RateCounter resets_, settings_, pings_;
   std::size_t in_flight_ = 0;
-  bool failed_ = false;    // fatal error: close after flushing what is queued
+  bool failed_ = false;  // fatal error: close after flushing what is queued
   bool draining_ = false;
 };
 
