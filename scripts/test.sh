@@ -24,8 +24,14 @@ ctest --test-dir build-asan --output-on-failure
 echo "== fuzzing (${fuzz_seconds}s per target)"
 bash scripts/build.sh fuzz
 for f in build-fuzz/tests/fuzz/*_fuzz; do
-  corpus=$(mktemp -d)
-  "$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" 2>&1 | tail -4
-  rm -rf "$corpus"
+  work=$(mktemp -d)
+  if ! (cd "$work" && "$PWD/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+        >fuzz.log 2>&1); then
+    cat "$work/fuzz.log"
+    echo "fuzzing $f found a failure (reproducer saved under $work)" >&2
+    exit 1
+  fi
+  grep -E "^Done|stat::number_of_executed_units" "$work/fuzz.log"
+  rm -rf "$work"
 done
 echo "== all checks passed"

@@ -329,6 +329,17 @@ void Connection::drain() {
   wake();
 }
 
+void Connection::close_if_idle() {
+  if (closed_ || busy()) return;
+  close();
+}
+
+bool Connection::busy() const {
+  if (closed_) return false;
+  if (lingering_ || out_off_ < out_.size() || !in_.empty()) return true;
+  return session_ && session_->phase() != Phase::idle;
+}
+
 void Connection::linger() {
   // Half-close, then read until the client closes too: closing with unread
   // input would make the kernel send RST, which can destroy the response we
@@ -360,7 +371,11 @@ void Connection::check_timeouts(std::uint32_t now) {
     return;
   }
   if (!session_) {
-    if (elapsed(phase_since_) >= o.header_timeout) close();
+    // Nothing or only a partial preface / TLS handshake so far: the header
+    // timeout bounds a slow start, the idle timeout a connection that says nothing.
+    auto limit = in_.empty() && !handshaking_ ? std::min(o.header_timeout, o.idle_timeout)
+                                              : o.header_timeout;
+    if (elapsed(phase_since_) >= limit) close();
     return;
   }
   Phase p = session_->phase();

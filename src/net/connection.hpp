@@ -34,6 +34,10 @@ class Connection final : public SessionIo,
 
   void start();
   void drain();  // graceful shutdown: the session finishes what is in flight
+  // Nothing is in flight server-wide any more: close if between requests.
+  void close_if_idle();
+  // Something is in flight here (a request, a response, a lingering close).
+  bool busy() const;
   void close();  // now
   // Called by the worker once per tick (seconds since the worker started).
   void check_timeouts(std::uint32_t now);

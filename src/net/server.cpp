@@ -58,8 +58,10 @@ void Server::run() {
       options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
   std::size_t per_worker = (options_.max_connections + n - 1) / n;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Each worker counts itself busy at the start of a drain (begin_shutdown).
+  std::atomic<unsigned> busy_workers{n};
   for (unsigned i = 0; i < n; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker));
+    workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker, busy_workers));
     for (const auto& l : options_.listeners) {
       workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr,
                              l.h2_only);

@@ -13,13 +13,14 @@
 namespace trident::net {
 
 Worker::Worker(unsigned index, const ServerOptions& options, SessionFactory factory,
-               std::size_t max_connections)
+               std::size_t max_connections, std::atomic<unsigned>& busy_workers)
     : index_(index),
       options_(options),
       factory_(std::move(factory)),
       max_connections_(max_connections),
       ticker_(loop_.io()),
-      scratch_(64 * 1024, '\0') {}
+      scratch_(64 * 1024, '\0'),
+      busy_workers_(busy_workers) {}
 
 Worker::~Worker() {
   connections_.clear();
@@ -80,6 +81,7 @@ void Worker::tick() {
     snapshot.reserve(connections_.size());
     for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
     for (auto& c : snapshot) c->check_timeouts(now_);
+    if (shutting_down_) drain_step();
     if (!(shutting_down_ && connections_.empty())) tick();
   });
 }
@@ -90,7 +92,13 @@ void Worker::remove(Connection* c) {
   // Keep the object alive until the current handler returns.
   asio::post(loop_.io(), [conn = std::move(it->second)] {});
   connections_.erase(it);
-  if (shutting_down_ && connections_.empty()) finish();
+  if (shutting_down_ && connections_.empty()) {
+    if (counted_busy_) {
+      counted_busy_ = false;
+      busy_workers_.fetch_sub(1);
+    }
+    finish();
+  }
 }
 
 void Worker::begin_shutdown() {
@@ -103,9 +111,36 @@ void Worker::begin_shutdown() {
     }
     std::vector<std::shared_ptr<Connection>> snapshot;
     for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
+    // Counted busy until the first drain step says otherwise, so that no
+    // worker closes idle connections before every worker has looked.
+    counted_busy_ = true;
     for (auto& c : snapshot) c->drain();
-    if (connections_.empty()) finish();
+    drain_step();
   });
+}
+
+void Worker::drain_step() {
+  bool busy = false;
+  for (auto& [raw, conn] : connections_) {
+    if (conn->busy()) {
+      busy = true;
+      break;
+    }
+  }
+  if (busy != counted_busy_) {
+    counted_busy_ = busy;
+    if (busy) {
+      busy_workers_.fetch_add(1);
+    } else {
+      busy_workers_.fetch_sub(1);
+    }
+  }
+  if (busy_workers_.load() == 0) {
+    std::vector<std::shared_ptr<Connection>> snapshot;
+    for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
+    for (auto& c : snapshot) c->close_if_idle();
+  }
+  if (connections_.empty()) finish();
 }
 
 void Worker::finish() {

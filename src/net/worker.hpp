@@ -8,6 +8,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,8 +24,10 @@ namespace trident::net {
 
 class Worker {
  public:
+  // `busy_workers` counts workers with requests in flight during a drain
+  // (shared by all workers of a server).
   Worker(unsigned index, const ServerOptions& options, SessionFactory factory,
-         std::size_t max_connections);
+         std::size_t max_connections, std::atomic<unsigned>& busy_workers);
   ~Worker();
 
   // Binds one acceptor (SO_REUSEPORT); throws std::system_error on failure.
@@ -59,6 +62,8 @@ class Worker {
   void accept_all(Acceptor& a);
   void tick();
   void finish();  // shutdown complete: let the loop run out of work
+  void
+  drain_step();  // during a drain: report busy/quiet, close idle connections when all are quiet
 
   unsigned index_;
   const ServerOptions& options_;
@@ -72,6 +77,8 @@ class Worker {
   std::uint32_t now_ = 0;
   std::string scratch_;
   bool shutting_down_ = false;
+  bool counted_busy_ = false;  // this worker is included in busy_workers_
+  std::atomic<unsigned>& busy_workers_;
 };
 
 }  // namespace trident::net

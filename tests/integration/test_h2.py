@@ -299,8 +299,33 @@ def test_server_settings(server):
         assert rs.initial_window_size == 1048576
 
 
-def test_trailers_not_produced(server):
-    pytest.skip("no demo route produces response trailers")
+def test_response_trailers_h2(server):
+    """/stream?trailers=1 ends with a trailing HEADERS block (END_STREAM) after the DATA."""
+    with H2Client(server.port) as c:
+        r = c.get("/stream?n=3&trailers=1")
+        assert r.status == 200
+        assert bytes(r.body) == b"chunk 0\nchunk 1\nchunk 2\n"
+        assert r.ended
+        names = dict((k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+                     for k, v in r.trailers)
+        assert names == {"x-stream-chunks": "3"}, r.trailers
+
+
+def test_response_trailers_h1(server):
+    """Over HTTP/1.1 the same trailer arrives in the chunked trailer section."""
+    import socket as _s
+    with _s.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /stream?n=2&trailers=1 HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+                     b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            b_ = sock.recv(65536)
+            if not b_:
+                break
+            data += b_
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert body.endswith(b"0\r\nx-stream-chunks: 2\r\n\r\n"), body
 
 
 def test_healthy_after_h2_suite(server):

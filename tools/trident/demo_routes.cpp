@@ -18,7 +18,7 @@ constexpr std::string_view kIndexHtml = R"(<!doctype html>
 <ul>
 <li><code>GET /plaintext</code>: <q>Hello, World!</q> (the benchmark route)</li>
 <li><code>POST /echo</code>: echoes the request body, streamed</li>
-<li><code>GET /stream?n=N&amp;interval_ms=M</code>: N chunks, produced one by one</li>
+<li><code>GET /stream?n=N&amp;interval_ms=M&amp;trailers=1</code>: N chunks, produced one by one (optionally ending with a trailer)</li>
 <li><code>GET /healthz</code>: 200 while serving, 503 while draining</li>
 </ul>
 </body></html>
@@ -63,7 +63,14 @@ Task<void> stream(http::Request& req, http::Response& res) {
     if (size > static_cast<long>(chunk.size())) chunk.resize(static_cast<std::size_t>(size), '.');
     co_await res.write(chunk);
   }
-  res.finish();
+  if (req.query_param("trailers") == "1") {
+    // Trailers: HTTP/2 trailing HEADERS, HTTP/1.1 chunked trailer section.
+    http::Headers trailers;
+    trailers.add("x-stream-chunks", std::to_string(n));
+    res.finish(trailers);
+  } else {
+    res.finish();
+  }
 }
 
 }  // namespace

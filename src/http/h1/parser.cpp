@@ -207,6 +207,8 @@ void Parser::reset() {
   reason_ = {};
   scanned_ = 0;
   line_start_ = 0;
+  method_checked_ = 0;
+  method_done_ = false;
   remaining_ = 0;
   body_seen_ = 0;
   chunk_size_digits_ = 0;
@@ -219,6 +221,8 @@ void Parser::complete() {
   state_ = State::head;
   scanned_ = 0;
   line_start_ = 0;
+  method_checked_ = 0;
+  method_done_ = false;
   remaining_ = 0;
   body_seen_ = 0;
   chunk_size_digits_ = 0;
@@ -247,20 +251,31 @@ std::size_t Parser::feed(std::string_view data) {
       }
       const std::string_view rest = data.substr(pos);
       if (rest.empty()) return pos;
+      // Fail fast on bytes that cannot begin a request line (binary junk, a
+      // mangled HTTP/2 preface) instead of waiting for a CRLF that may never
+      // come: everything before the first SP must be a token. The window is
+      // bounded by both limits so the verdict never depends on how the bytes
+      // were split, and resumes where it stopped so trickled input is O(n).
+      if (!method_done_) {
+        const std::size_t window =
+            std::min({rest.size(), std::max<std::size_t>(limits_.max_request_line, 1),
+                      limits_.max_head_bytes});
+        for (; method_checked_ < window; ++method_checked_) {
+          const char c = rest[method_checked_];
+          if (c == ' ') {
+            method_done_ = true;
+            break;
+          }
+          if (!is_tchar(c)) {
+            fail(Error::bad_request, "invalid method");
+            return pos;  // the empty lines skipped before it stay consumed
+          }
+        }
+      }
       std::size_t head_len = 0;
       switch (scan_block(rest, scanned_, line_start_, limits_.max_head_bytes,
                          std::max<std::size_t>(limits_.max_request_line, 1), head_len)) {
         case Scan::need_more:
-          // Fail fast on bytes that cannot begin a request line (binary junk,
-          // a mangled HTTP/2 preface) instead of waiting for a CRLF that may
-          // never come: everything before the first SP must be a token.
-          for (char c : rest.substr(0, std::min(rest.size(), limits_.max_request_line))) {
-            if (c == ' ') break;
-            if (!is_tchar(c)) {
-              fail(Error::bad_request, "invalid method");
-              return pos;
-            }
-          }
           return pos;
         case Scan::bare_lf:
           fail(Error::bad_request, "bare LF line ending");

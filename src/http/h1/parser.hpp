@@ -122,9 +122,11 @@ class Parser {
   State state_ = State::head;
   Error error_ = Error::none;
   std::string_view reason_;
-  std::size_t scanned_ = 0;      // head bytes already scanned for CRLFCRLF
-  std::uint64_t remaining_ = 0;  // body or chunk bytes left
-  std::uint64_t body_seen_ = 0;  // body bytes delivered so far (for max_body)
+  std::size_t scanned_ = 0;         // head bytes already scanned for CRLFCRLF
+  std::size_t method_checked_ = 0;  // request-line prefix verified as token bytes
+  bool method_done_ = false;        // the method's terminating SP was seen
+  std::uint64_t remaining_ = 0;     // body or chunk bytes left
+  std::uint64_t body_seen_ = 0;     // body bytes delivered so far (for max_body)
   std::size_t chunk_size_digits_ = 0;
   std::size_t trailer_scanned_ = 0;
   std::size_t line_start_ = 0;  // start of the head line being scanned (relative, like scanned_)

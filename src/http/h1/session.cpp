@@ -265,8 +265,10 @@ void Session::on_peer_closed() {
 }
 
 void Session::start_drain() {
+  // An idle connection stays open while other requests are still being
+  // served (its next request is answered with `connection: close`, so a
+  // health check sees 503); the worker closes it once the server is quiet.
   draining_ = true;
-  if (!exchange_) close_after_flush_ = true;
 }
 
 void Session::on_timeout(net::Phase phase) {
