@@ -25,7 +25,8 @@ echo "== fuzzing (${fuzz_seconds}s per target)"
 bash scripts/build.sh fuzz
 for f in build-fuzz/tests/fuzz/*_fuzz; do
   work=$(mktemp -d)
-  if ! (cd "$work" && "$PWD/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+  target=$(realpath "$f")
+  if ! (cd "$work" && "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
         >fuzz.log 2>&1); then
     cat "$work/fuzz.log"
     echo "fuzzing $f found a failure (reproducer saved under $work)" >&2
