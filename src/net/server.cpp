@@ -61,7 +61,7 @@ void Server::run() {
   // Each worker counts itself busy at the start of a drain (begin_shutdown).
   std::atomic<unsigned> busy_workers{n};
   for (unsigned i = 0; i < n; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, options_, factory_, per_worker, busy_workers));
+    workers.push_back(std::make_unique<Worker>(options_, factory_, per_worker, busy_workers));
     for (const auto& l : options_.listeners) {
       workers.back()->listen(parse_endpoint(l.address), l.tls ? tls_->native() : nullptr,
                              l.h2_only);

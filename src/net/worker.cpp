@@ -12,10 +12,9 @@
 
 namespace trident::net {
 
-Worker::Worker(unsigned index, const ServerOptions& options, SessionFactory factory,
-               std::size_t max_connections, std::atomic<unsigned>& busy_workers)
-    : index_(index),
-      options_(options),
+Worker::Worker(const ServerOptions& options, SessionFactory factory, std::size_t max_connections,
+               std::atomic<unsigned>& busy_workers)
+    : options_(options),
       factory_(std::move(factory)),
       max_connections_(max_connections),
       ticker_(loop_.io()),

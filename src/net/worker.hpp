@@ -26,8 +26,8 @@ class Worker {
  public:
   // `busy_workers` counts workers with requests in flight during a drain
   // (shared by all workers of a server).
-  Worker(unsigned index, const ServerOptions& options, SessionFactory factory,
-         std::size_t max_connections, std::atomic<unsigned>& busy_workers);
+  Worker(const ServerOptions& options, SessionFactory factory, std::size_t max_connections,
+         std::atomic<unsigned>& busy_workers);
   ~Worker();
 
   // Binds one acceptor (SO_REUSEPORT); throws std::system_error on failure.
@@ -65,7 +65,6 @@ class Worker {
   void
   drain_step();  // during a drain: report busy/quiet, close idle connections when all are quiet
 
-  unsigned index_;
   const ServerOptions& options_;
   SessionFactory factory_;
   std::size_t max_connections_;

@@ -202,22 +202,17 @@ std::size_t Parser::fail(Error e, std::string_view reason) {
 }
 
 void Parser::reset() {
-  state_ = State::head;
   error_ = Error::none;
   reason_ = {};
-  scanned_ = 0;
-  line_start_ = 0;
-  method_checked_ = 0;
-  method_done_ = false;
-  remaining_ = 0;
-  body_seen_ = 0;
-  chunk_size_digits_ = 0;
-  trailer_scanned_ = 0;
-  trailer_line_start_ = 0;
-  ext_len_ = 0;
+  reset_message();
 }
 
 void Parser::complete() {
+  reset_message();
+  listener_.on_message_complete();
+}
+
+void Parser::reset_message() {
   state_ = State::head;
   scanned_ = 0;
   line_start_ = 0;
@@ -229,7 +224,6 @@ void Parser::complete() {
   trailer_scanned_ = 0;
   trailer_line_start_ = 0;
   ext_len_ = 0;
-  listener_.on_message_complete();
 }
 
 std::size_t Parser::feed(std::string_view data) {

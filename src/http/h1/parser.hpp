@@ -115,7 +115,8 @@ class Parser {
   std::size_t parse_head(std::string_view data, std::size_t head_len);
   std::size_t feed_chunked(std::string_view data);
   bool parse_trailers(std::string_view block);
-  void complete();  // end of message: back to State::head, then on_message_complete
+  void complete();       // end of message: back to State::head, then on_message_complete
+  void reset_message();  // per-message state back to "expecting a head"
 
   ParserListener& listener_;
   Limits limits_;

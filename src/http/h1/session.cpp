@@ -234,6 +234,7 @@ void Session::take_output(std::string& out) {
   if (out.empty()) {
     out.swap(out_);
     BufferFreeList::give(out_);  // the (empty) buffer swapped in, if any
+  } else {
     out.append(out_);
     out_.clear();
   }

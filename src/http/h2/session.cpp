@@ -371,9 +371,6 @@ void Session::start_stream(Stream& s) {
     nghttp2_session_consume(session_, id, n);
     io_.wake();
   };
-  if (draining_ || service_.draining.load(std::memory_order_relaxed)) {
-    // Requests already accepted are served; the client learns of the drain from GOAWAY.
-  }
   s.exchange.start(service_.handler);
 }
 
