@@ -140,19 +140,36 @@ def read_response(sock, buf=b"", head_request=False, timeout=TIMEOUT):
     """Read exactly one response from sock; returns (Response, leftover)."""
     deadline = time.monotonic() + timeout
     sock.settimeout(0.2)
+    buf = bytearray(buf)
+    # Re-parsing the whole buffer after every recv is quadratic for a
+    # multi-megabyte response: past 64 KiB, re-parse only when the declared
+    # length is reached, the bytes end like a chunked body, or the buffer doubled.
+    parse_at = 0
     while True:
-        try:
-            return parse_response(buf, head_request=head_request)
-        except Incomplete:
-            pass
+        need = parse_at
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0 and not head_request:
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", bytes(buf[:end]))
+            if m:
+                need = min(need, end + 4 + int(m.group(1)))
+        if len(buf) < 65536 or len(buf) >= need or buf.endswith(b"\r\n\r\n"):
+            try:
+                return parse_response(bytes(buf), head_request=head_request)
+            except Incomplete:
+                parse_at = 2 * len(buf)
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for a response; have {buf!r}")
+            raise AssertionError(f"timed out waiting for a response; have {len(buf)} bytes: "
+                                 f"{bytes(buf[:300])!r}...")
         try:
             b = sock.recv(65536)
         except socket.timeout:
             continue
         if not b:
-            raise AssertionError(f"connection closed before a whole response; have {buf!r}")
+            try:
+                return parse_response(bytes(buf), head_request=head_request)
+            except Incomplete:
+                raise AssertionError(f"connection closed before a whole response; have "
+                                     f"{len(buf)} bytes: {bytes(buf[:300])!r}...")
         buf += b
 
 
