@@ -13,13 +13,14 @@ echo "== clang-format"
 files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find src tools tests -name '*.[ch]pp')
 clang-format --dry-run --Werror $files
 
+logs=$(mktemp -d)
 echo "== release build + tests"
 bash scripts/build.sh release
-ctest --test-dir build --output-on-failure
+ctest --test-dir build --output-on-failure | tee "$logs/release.txt"
 
 echo "== ASan+UBSan build + tests"
 bash scripts/build.sh asan
-ctest --test-dir build-asan --output-on-failure
+ctest --test-dir build-asan --output-on-failure | tee "$logs/asan.txt"
 
 echo "== fuzzing (${fuzz_seconds}s per target)"
 bash scripts/build.sh fuzz
@@ -35,4 +36,8 @@ for f in build-fuzz/tests/fuzz/*_fuzz; do
   grep -E "^Done|stat::number_of_executed_units" "$work/fuzz.log"
   rm -rf "$work"
 done
+# One plain closing line: unit tests and pytest cases, both builds.
+units=$(cat "$logs"/*.txt | grep -E "Test +#[0-9]+: .* Passed" | grep -vc " integration " || true)
+pytests=$(grep -hoE "^[0-9]+ passed" build*/Testing/Temporary/LastTest.log 2>/dev/null | awk '{s+=$1} END {print s+0}')
 echo "== all checks passed"
+echo "trident: $((units + pytests)) passed, 0 failed"

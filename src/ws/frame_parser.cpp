@@ -1,0 +1,272 @@
+// Incremental RFC 6455 frame parser. See frame_parser.hpp for the contract.
+#include "ws/frame_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace trident::ws {
+namespace {
+
+constexpr unsigned char kFin = 0x80;
+constexpr unsigned char kRsv1 = 0x40;
+constexpr unsigned char kRsv23 = 0x30;
+constexpr unsigned char kOpcodeBits = 0x0F;
+constexpr unsigned char kMaskBit = 0x80;
+constexpr unsigned char kLengthBits = 0x7F;
+constexpr std::size_t kMaxControlPayload = 125;
+
+bool known_opcode(unsigned op) {
+  return op <= 0x2 || (op >= 0x8 && op <= 0xA);
+}
+
+}  // namespace
+
+FrameParser::FrameParser(FrameListener& listener, ParserOptions options)
+    : listener_(listener), options_(options) {}
+
+void FrameParser::reset() {
+  state_ = State::header;
+  error_ = Error::none;
+  reason_ = {};
+  next_frame();
+  in_message_ = false;
+  text_ = false;
+  message_size_ = 0;
+  utf8_.reset();
+}
+
+void FrameParser::next_frame() {
+  state_ = State::header;
+  header_len_ = 0;
+  header_need_ = 2;
+  header_stage_ = HeaderStage::base;
+}
+
+void FrameParser::fail(Error e, std::string_view reason) {
+  state_ = State::failed;
+  error_ = e;
+  reason_ = reason;
+}
+
+std::size_t FrameParser::feed(std::span<char> data) {
+  char* const p = data.data();
+  const std::size_t n = data.size();
+  std::size_t i = 0;
+  while (i < n) {
+    switch (state_) {
+      case State::header:
+        i += feed_header(p + i, n - i);
+        break;
+      case State::data_payload:
+        i += feed_data(p + i, n - i);
+        break;
+      case State::control_payload:
+        i += feed_control(p + i, n - i);
+        break;
+      case State::closed:
+      case State::failed:
+        return i;
+    }
+  }
+  return i;
+}
+
+std::size_t FrameParser::feed_header(const char* data, std::size_t size) {
+  std::size_t taken = 0;
+  for (;;) {
+    const std::size_t take = std::min(header_need_ - header_len_, size - taken);
+    std::memcpy(header_.data() + header_len_, data + taken, take);
+    header_len_ += take;
+    taken += take;
+    if (header_len_ < header_need_) return taken;
+    switch (header_stage_) {
+      case HeaderStage::base:
+        if (!check_first_two_bytes()) return taken;
+        header_need_ = 2 + length_bytes_;
+        header_stage_ = HeaderStage::length;
+        break;
+      case HeaderStage::length:
+        if (!check_length()) return taken;
+        header_need_ += masked_ ? 4 : 0;
+        header_stage_ = HeaderStage::key;
+        break;
+      case HeaderStage::key:
+        start_payload();
+        return taken;
+    }
+  }
+}
+
+bool FrameParser::check_first_two_bytes() {
+  const unsigned char b0 = header_[0];
+  const unsigned char b1 = header_[1];
+  fin_ = (b0 & kFin) != 0;
+  compressed_ = (b0 & kRsv1) != 0;
+  const unsigned op = b0 & kOpcodeBits;
+  if ((b0 & kRsv23) != 0) {
+    fail(Error::protocol_error, "reserved bit RSV2 or RSV3 set");
+    return false;
+  }
+  if (!known_opcode(op)) {
+    fail(Error::protocol_error, "reserved opcode");
+    return false;
+  }
+  opcode_ = static_cast<Opcode>(op);
+  const bool control = is_control(opcode_);
+  if (compressed_) {
+    if (!options_.permessage_deflate) {
+      fail(Error::protocol_error, "reserved bit RSV1 set without permessage-deflate");
+      return false;
+    }
+    if (control || opcode_ == Opcode::continuation) {
+      fail(Error::protocol_error, "RSV1 set on a control or continuation frame");
+      return false;
+    }
+  }
+  if (control) {
+    if (!fin_) {
+      fail(Error::protocol_error, "fragmented control frame");
+      return false;
+    }
+  } else if (opcode_ == Opcode::continuation) {
+    if (!in_message_) {
+      fail(Error::protocol_error, "continuation frame without a message in progress");
+      return false;
+    }
+  } else if (in_message_) {
+    fail(Error::protocol_error, "new data message while another is in progress");
+    return false;
+  }
+  masked_ = (b1 & kMaskBit) != 0;
+  if (options_.role == Role::server && !masked_) {
+    fail(Error::protocol_error, "unmasked frame from a client");
+    return false;
+  }
+  if (options_.role == Role::client && masked_) {
+    fail(Error::protocol_error, "masked frame from a server");
+    return false;
+  }
+  const unsigned len7 = b1 & kLengthBits;
+  if (control && len7 > kMaxControlPayload) {
+    fail(Error::protocol_error, "control frame payload longer than 125 bytes");
+    return false;
+  }
+  length_bytes_ = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
+  return true;
+}
+
+bool FrameParser::check_length() {
+  // Non-minimal encodings (e.g. 5 in 16 bits) are accepted: RFC 6455 §5.2
+  // asks senders for the minimal form but does not make it a receiver error.
+  std::uint64_t len = header_[1] & kLengthBits;
+  if (length_bytes_ != 0) {
+    len = 0;
+    for (std::size_t i = 0; i < length_bytes_; ++i) len = (len << 8) | header_[2 + i];
+    if (length_bytes_ == 8 && (len >> 63) != 0) {
+      fail(Error::protocol_error, "64-bit payload length with the most significant bit set");
+      return false;
+    }
+  }
+  remaining_ = len;
+  if (!is_control(opcode_)) {
+    // message_size_ <= max_message_size always holds, so this cannot wrap.
+    if (len > options_.max_message_size - message_size_) {
+      fail(Error::message_too_big, "message too big");
+      return false;
+    }
+    message_size_ += len;
+  }
+  return true;
+}
+
+void FrameParser::start_payload() {
+  if (masked_) std::memcpy(key_.data(), header_.data() + header_len_ - 4, 4);
+  key_offset_ = 0;
+  if (is_control(opcode_)) {
+    control_len_ = 0;
+    state_ = State::control_payload;
+    if (remaining_ == 0) end_control_frame();
+    return;
+  }
+  state_ = State::data_payload;
+  if (opcode_ != Opcode::continuation) {
+    in_message_ = true;
+    text_ = opcode_ == Opcode::text && !compressed_;
+    utf8_.reset();
+    listener_.on_message_begin(opcode_, compressed_);
+  }
+  if (remaining_ == 0) end_data_frame();
+}
+
+std::size_t FrameParser::feed_data(char* data, std::size_t size) {
+  const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size));
+  if (masked_) key_offset_ = mask(data, take, key_, key_offset_);
+  std::size_t valid = take;
+  if (text_) valid = utf8_.feed(std::string_view(data, take));
+  if (valid > 0) listener_.on_data(std::string_view(data, valid));
+  if (valid < take) {
+    fail(Error::invalid_payload, "invalid UTF-8 in a text message");
+    return valid + 1;
+  }
+  remaining_ -= take;
+  if (remaining_ == 0) end_data_frame();
+  return take;
+}
+
+void FrameParser::end_data_frame() {
+  next_frame();
+  if (!fin_) return;
+  if (text_ && !utf8_.complete()) {
+    fail(Error::invalid_payload, "text message ends inside a UTF-8 sequence");
+    return;
+  }
+  in_message_ = false;
+  text_ = false;
+  message_size_ = 0;
+  listener_.on_message_end();
+}
+
+std::size_t FrameParser::feed_control(char* data, std::size_t size) {
+  // remaining_ <= 125 - control_len_ here.
+  const std::size_t take = std::min(static_cast<std::size_t>(remaining_), size);
+  char* const dst = control_.data() + control_len_;
+  std::memcpy(dst, data, take);
+  if (masked_) key_offset_ = mask(dst, take, key_, key_offset_);
+  control_len_ += take;
+  remaining_ -= take;
+  if (remaining_ == 0) end_control_frame();
+  return take;
+}
+
+void FrameParser::end_control_frame() {
+  next_frame();
+  const std::string_view payload(control_.data(), control_len_);
+  if (opcode_ != Opcode::close) {
+    listener_.on_control(opcode_, payload);
+    return;
+  }
+  std::uint16_t code = close_code::no_status;
+  std::string_view reason;
+  if (payload.size() == 1) {
+    fail(Error::protocol_error, "close frame with a 1-byte payload");
+    return;
+  }
+  if (payload.size() >= 2) {
+    code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                      static_cast<unsigned char>(payload[1]));
+    if (!valid_close_code(code)) {
+      fail(Error::protocol_error, "invalid close code");
+      return;
+    }
+    reason = payload.substr(2);
+    if (!valid_utf8(reason)) {
+      fail(Error::invalid_payload, "invalid UTF-8 in a close reason");
+      return;
+    }
+  }
+  state_ = State::closed;
+  listener_.on_control(Opcode::close, payload);
+  listener_.on_close(code, reason);
+}
+
+}  // namespace trident::ws

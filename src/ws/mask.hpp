@@ -1,0 +1,25 @@
+// RFC 6455 §5.3 payload masking: every payload byte i is XORed with key[i % 4].
+//
+// Masking and unmasking are the same operation. mask() works in place, eight
+// bytes per step with the key rotated to the starting offset and repeated to
+// 64 bits; it handles any buffer alignment and any starting position within
+// the key, so a payload delivered in pieces can be unmasked piece by piece.
+// mask_scalar() is the byte-at-a-time reference the tests compare it with.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace trident::ws {
+
+using MaskKey = std::array<std::uint8_t, 4>;
+
+// XORs data[0..size) with the key, data[0] with key[offset % 4]. Returns the
+// key offset for the byte that would follow: (offset + size) % 4.
+std::size_t mask(char* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
+
+// Reference implementation of mask(), one byte at a time.
+std::size_t mask_scalar(char* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
+
+}  // namespace trident::ws
