@@ -1,6 +1,9 @@
 #include "http/headers.hpp"
 
 #include <algorithm>
+#include <cstring>
+
+#include "core/ascii.hpp"
 
 namespace trident::http {
 namespace {
@@ -24,19 +27,25 @@ std::string to_lower(std::string_view s) {
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  Entry e{};
-  e.name_off = static_cast<std::uint32_t>(arena_.size());
-  e.name_len = static_cast<std::uint32_t>(name.size());
-  arena_.append(name);
-  for (std::size_t i = e.name_off; i < arena_.size(); ++i) arena_[i] = lower(arena_[i]);
-  e.value_off = static_cast<std::uint32_t>(arena_.size());
-  e.value_len = static_cast<std::uint32_t>(value.size());
-  arena_.append(value);
-  entries_.push_back(e);
+  const std::size_t off = arena_.size();
+  // One resize, two copies; names lower-cased eight bytes at a time.
+  arena_.resize(off + name.size() + value.size());
+  char* p = arena_.data() + off;
+  ascii::copy_lower(p, name.data(), name.size());
+  std::memcpy(p + name.size(), value.data(), value.size());
+  entries_.push_back(Entry{static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(name.size()),
+                           static_cast<std::uint32_t>(off + name.size()),
+                           static_cast<std::uint32_t>(value.size())});
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
-  remove(name);
+  std::string_view a = arena_;
+  for (const Entry& e : entries_) {
+    if (iequals(a.substr(e.name_off, e.name_len), name)) {
+      remove(name);
+      break;
+    }
+  }
   add(name, value);
 }
 

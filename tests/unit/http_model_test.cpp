@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/ascii.hpp"
 #include "http/cache.hpp"
 #include "http/headers.hpp"
 #include "http/request.hpp"
@@ -142,3 +143,38 @@ TEST(Cache, CacheControlFormatting) {
 
 }  // namespace
 }  // namespace trident::http
+
+namespace trident::ascii {
+namespace {
+
+TEST(Ascii, CopyLowerMatchesScalarAtEveryLengthAndByte) {
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t len = 1; len <= 19; ++len) {
+      std::string src(len, 'Q');
+      src[len / 2] = static_cast<char>(b);
+      std::string dst(len, '\0');
+      copy_lower(dst.data(), src.data(), len);
+      for (std::size_t i = 0; i < len; ++i) {
+        unsigned char c = static_cast<unsigned char>(src[i]);
+        char want = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : static_cast<char>(c);
+        ASSERT_EQ(dst[i], want) << "byte " << b << " len " << len << " at " << i;
+      }
+    }
+  }
+}
+
+TEST(Ascii, FindsCrLfNulAnywhereAndNothingElse) {
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t len = 1; len <= 19; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string s(len, 'x');
+        s[at] = static_cast<char>(b);
+        bool want = b == '\r' || b == '\n' || b == 0;
+        ASSERT_EQ(has_cr_lf_nul(s.data(), s.size()), want) << b << " " << len << " " << at;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trident::ascii

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/ascii.hpp"
 #include "core/free_list.hpp"
 #include "core/loop.hpp"
 #include "http/h2/session.hpp"
@@ -20,15 +21,23 @@ void append_number(std::string& out, std::uint64_t v, int base = 10) {
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
-         name == "upgrade" || name == "proxy-connection";
+  switch (name.size()) {  // names are lower-case (Headers)
+    case 7:
+      return name == "upgrade";
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    default:
+      return false;
+  }
 }
 
+// No CR, LF or NUL: a handler's header must not be able to split the response.
 bool safe_field(std::string_view s) {
-  for (char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  return !ascii::has_cr_lf_nul(s.data(), s.size());
 }
 }  // namespace
 
