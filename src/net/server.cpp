@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "core/log.hpp"
@@ -44,6 +45,20 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& text) {
   return {addr, static_cast<unsigned short>(p)};
 }
 
+void ensure_port_free(const asio::ip::tcp::endpoint& endpoint) {
+  if (endpoint.port() == 0) return;
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io);
+  asio::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (ec) {
+    throw std::system_error(ec, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()));
+  }
+}
+
 Server::Server(ServerOptions options, SessionFactory factory)
     : options_(std::move(options)), factory_(std::move(factory)) {}
 
@@ -53,6 +68,10 @@ void Server::run() {
   bool any_tls = false;
   for (const auto& l : options_.listeners) any_tls |= l.tls;
   if (any_tls) tls_ = std::make_unique<TlsContext>(options_.tls);
+
+  // SO_REUSEPORT would let us share a port with a stale server silently:
+  // a plain bind first turns that into a clear "address in use".
+  for (const auto& l : options_.listeners) ensure_port_free(parse_endpoint(l.address));
 
   unsigned n =
       options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());

@@ -17,6 +17,9 @@ namespace trident::net {
 
 // "127.0.0.1:8443", "[::1]:8080", "localhost:8080", ":8080" (all IPv4 interfaces).
 asio::ip::tcp::endpoint parse_endpoint(const std::string& text);
+// Throws std::system_error if nothing may bind `endpoint` (e.g. another
+// process listens there), before any SO_REUSEPORT socket is created.
+void ensure_port_free(const asio::ip::tcp::endpoint& endpoint);
 
 class Server {
  public:

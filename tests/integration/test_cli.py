@@ -1,0 +1,27 @@
+"""Start-up behaviour of `trident serve` itself."""
+import subprocess
+
+from conftest import TRIDENT
+
+
+def test_second_server_on_a_busy_port_fails_clearly(server, tmp_path):
+    """SO_REUSEPORT must not let a second server silently share the port."""
+    r = subprocess.run([TRIDENT, "serve", "--no-tls", "--plaintext", f"127.0.0.1:{server.port}",
+                        "--state-dir", str(tmp_path / "other")],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0
+    assert b"cannot listen on 127.0.0.1:%d" % server.port in r.stderr, r.stderr
+    assert b"in use" in r.stderr, r.stderr
+
+
+def test_bad_flag_values_are_rejected(tmp_path):
+    r = subprocess.run([TRIDENT, "serve", "--no-tls", "--plaintext", "127.0.0.1:99999"],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"bad port" in r.stderr, r.stderr
+    r = subprocess.run([TRIDENT, "serve", "--log-level", "loud"], capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"unknown log level" in r.stderr, r.stderr
+
+
+def test_version():
+    r = subprocess.run([TRIDENT, "version"], capture_output=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith(b"trident "), r.stdout
