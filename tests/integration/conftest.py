@@ -122,22 +122,20 @@ def make_server(tmp_path):
         assert code == 0, f"server exited {code}:\n" + s.output()
 
 
-def raw_exchange(port, data, timeout=5.0, shutdown_write=False):
-    """Send raw bytes, read until the server closes (or timeout); returns bytes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        if shutdown_write:
-            s.shutdown(socket.SHUT_WR)
-        chunks = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                b = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks)
+def read_until_close(sock, timeout=5.0):
+    """Read until EOF or reset; returns (data, closed). closed is False on timeout."""
+    chunks = []
+    deadline = time.monotonic() + timeout
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            b = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        if not b:
+            return b"".join(chunks), True
+        chunks.append(b)
+    return b"".join(chunks), False
+

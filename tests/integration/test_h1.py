@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+import conftest
+
 TIMEOUT = 10.0
 
 
@@ -25,21 +27,7 @@ def connect(port, timeout=TIMEOUT):
 
 
 def read_until_close(sock, timeout=TIMEOUT):
-    """Read until EOF; returns (data, closed). closed is False on timeout."""
-    chunks = []
-    deadline = time.monotonic() + timeout
-    sock.settimeout(0.2)
-    while time.monotonic() < deadline:
-        try:
-            b = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return b"".join(chunks), True
-        if not b:
-            return b"".join(chunks), True
-        chunks.append(b)
-    return b"".join(chunks), False
+    return conftest.read_until_close(sock, timeout)
 
 
 class Response:

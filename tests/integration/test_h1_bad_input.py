@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+import conftest
+
 TIMEOUT = 10.0
 
 REASONS = {
@@ -52,20 +54,7 @@ def exchange(port, data, timeout=TIMEOUT, pause_after=None, shutdown_write=False
                 s.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        chunks = []
-        deadline = time.monotonic() + timeout
-        s.settimeout(0.2)
-        while time.monotonic() < deadline:
-            try:
-                b = s.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                return b"".join(chunks), True
-            if not b:
-                return b"".join(chunks), True
-            chunks.append(b)
-        return b"".join(chunks), False
+        return conftest.read_until_close(s, timeout)
 
 
 def split_response(data):
