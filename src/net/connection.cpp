@@ -277,14 +277,7 @@ void Connection::flush() {
 }
 
 void Connection::after_run() {
-  if (session_) {
-    Phase p = session_->phase();
-    if (p != phase_) {
-      phase_ = p;
-      phase_since_ = worker_.now();
-      memory_released_ = false;
-    }
-  }
+  if (session_) track_phase(worker_.now());
   bool output_pending = out_off_ < out_.size();
   if (session_ && session_->should_close() && !output_pending) return linger();
   if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
@@ -302,6 +295,15 @@ void Connection::after_run() {
     out_off_ = 0;
     BufferFreeList::give(out_);
   }
+}
+
+bool Connection::track_phase(std::uint32_t now) {
+  Phase p = session_->phase();
+  if (p == phase_) return false;
+  phase_ = p;
+  phase_since_ = now;
+  memory_released_ = false;
+  return true;
 }
 
 void Connection::wake() {
@@ -378,12 +380,8 @@ void Connection::check_timeouts(std::uint32_t now) {
     if (elapsed(phase_since_) >= limit) close();
     return;
   }
-  Phase p = session_->phase();
-  if (p != phase_) {
-    phase_ = p;
-    phase_since_ = now;
-    return;
-  }
+  if (track_phase(now)) return;
+  Phase p = phase_;
   if (p == Phase::idle && !memory_released_ && now - phase_since_ >= 1) {
     // Idle for a full tick: keep only what an idle keep-alive connection needs.
     memory_released_ = true;

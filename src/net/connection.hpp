@@ -67,6 +67,8 @@ class Connection final : public SessionIo,
   void feed_input();
   void flush();
   void after_run();
+  // Notes a change of the session's phase (timeouts count from it); true if changed.
+  bool track_phase(std::uint32_t now);
   void linger();  // half-close and discard input until EOF or timeout
 
   Worker& worker_;

@@ -76,13 +76,17 @@ void Worker::tick() {
   ticker_.async_wait([this](const asio::error_code& ec) {
     if (ec) return;
     ++now_;
-    std::vector<std::shared_ptr<Connection>> snapshot;
-    snapshot.reserve(connections_.size());
-    for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
-    for (auto& c : snapshot) c->check_timeouts(now_);
+    for (auto& c : snapshot()) c->check_timeouts(now_);
     if (shutting_down_) drain_step();
     if (!(shutting_down_ && connections_.empty())) tick();
   });
+}
+
+std::vector<std::shared_ptr<Connection>> Worker::snapshot() const {
+  std::vector<std::shared_ptr<Connection>> out;
+  out.reserve(connections_.size());
+  for (const auto& [raw, conn] : connections_) out.push_back(conn);
+  return out;
 }
 
 void Worker::remove(Connection* c) {
@@ -108,12 +112,10 @@ void Worker::begin_shutdown() {
       asio::error_code ec;
       a->acceptor.close(ec);
     }
-    std::vector<std::shared_ptr<Connection>> snapshot;
-    for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
     // Counted busy until the first drain step says otherwise, so that no
     // worker closes idle connections before every worker has looked.
     counted_busy_ = true;
-    for (auto& c : snapshot) c->drain();
+    for (auto& c : snapshot()) c->drain();
     drain_step();
   });
 }
@@ -135,9 +137,7 @@ void Worker::drain_step() {
     }
   }
   if (busy_workers_.load() == 0) {
-    std::vector<std::shared_ptr<Connection>> snapshot;
-    for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
-    for (auto& c : snapshot) c->close_if_idle();
+    for (auto& c : snapshot()) c->close_if_idle();
   }
   if (connections_.empty()) finish();
 }
@@ -149,9 +149,7 @@ void Worker::finish() {
 
 void Worker::force_close() {
   asio::post(loop_.io(), [this] {
-    std::vector<std::shared_ptr<Connection>> snapshot;
-    for (auto& [raw, conn] : connections_) snapshot.push_back(conn);
-    for (auto& c : snapshot) c->close();
+    for (auto& c : snapshot()) c->close();
     finish();
   });
 }

@@ -61,6 +61,9 @@ class Worker {
   };
   void accept_all(Acceptor& a);
   void tick();
+  // The current connections, kept alive while the caller visits them (a
+  // visit may close one and remove it from connections_).
+  std::vector<std::shared_ptr<Connection>> snapshot() const;
   void finish();  // shutdown complete: let the loop run out of work
   void
   drain_step();  // during a drain: report busy/quiet, close idle connections when all are quiet
