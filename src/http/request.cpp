@@ -33,6 +33,7 @@ void Request::reset() {
   target.clear();
   authority.clear();
   scheme.clear();
+  protocol.clear();
   headers.clear();
   params.clear();
   body_.reset();

@@ -23,7 +23,8 @@ class Request {
   std::string method;
   std::string target;  // as received: path plus optional "?query"
   std::string authority;
-  std::string scheme;  // "http" or "https"
+  std::string scheme;    // "http" or "https"
+  std::string protocol;  // HTTP/2 extended CONNECT's :protocol (RFC 8441), else ""
   Version version = Version::http11;
   Headers headers;
 

@@ -40,6 +40,12 @@ Response::WriteAwaiter Response::write(std::string_view data) {
   return WriteAwaiter{*this};
 }
 
+void Response::write_now(std::string_view data) {
+  if (finished_) throw std::logic_error("response already finished");
+  start(false);
+  if (!data.empty() && !aborted_) sink_->send_data(data, false);
+}
+
 void Response::finish() {
   if (finished_) return;
   if (!started_) {

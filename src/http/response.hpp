@@ -6,12 +6,16 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/waiter.hpp"
 #include "http/body.hpp"
 #include "http/headers.hpp"
+#include "net/peer.hpp"
+#include "net/session.hpp"
 
 namespace trident::http {
 
@@ -53,6 +57,30 @@ class Response {
   };
   // Streams a chunk (copied); suspends under back-pressure. Throws StreamAborted.
   WriteAwaiter write(std::string_view data);
+  // Streams a chunk without waiting: for callers that bound their own output.
+  void write_now(std::string_view data);
+
+  class DrainAwaiter {
+   public:
+    explicit DrainAwaiter(Response& r) : res_(r) {}
+    bool await_ready() const noexcept { return res_.aborted_ || res_.buffered() <= kLowWatermark; }
+    void await_suspend(std::coroutine_handle<> h) { res_.writable_.wait().await_suspend(h); }
+    void await_resume() const {
+      if (res_.aborted_) throw StreamAborted{};
+    }
+
+   private:
+    Response& res_;
+  };
+  // Suspends until the output buffered for this response is down to the low watermark.
+  DrainAwaiter drained() { return DrainAwaiter{*this}; }
+  std::size_t buffered() const { return sink_->buffered(); }
+
+  // HTTP/1.1 protocol switch: with status 101 and this set, the connection
+  // is handed to the session it makes once the response head is queued.
+  using Takeover =
+      std::function<std::unique_ptr<net::Session>(net::SessionIo&, const net::PeerInfo&)>;
+  Takeover takeover;
   void finish();
   void finish(const Headers& trailers);
 
@@ -66,6 +94,7 @@ class Response {
     status = 200;
     headers.clear();
     started_ = finished_ = aborted_ = false;
+    takeover = nullptr;
     writable_.forget();
   }
   void abort() { aborted_ = true; }

@@ -221,16 +221,19 @@ void Connection::feed_input() {
   while (session_ && !in_.empty() && session_->wants_input()) {
     std::size_t used = session_->on_input(in_);
     in_.erase(0, used);
-    if (next_session_) {
-      // h2c upgrade: the 101 goes out first, then the new session's frames.
-      std::string pending;
-      session_->take_output(pending);
-      out_.append(pending);
-      session_ = std::move(next_session_);
-      continue;
-    }
+    if (apply_switch()) continue;
     if (used == 0) break;
   }
+}
+
+bool Connection::apply_switch() {
+  if (!next_session_) return false;
+  // Upgrade (h2c, WebSocket): the 101 goes out first, then the new session's bytes.
+  std::string pending;
+  session_->take_output(pending);
+  out_.append(pending);
+  session_ = std::move(next_session_);
+  return true;
 }
 
 void Connection::process(bool woken) {
@@ -238,7 +241,10 @@ void Connection::process(bool woken) {
   processing_ = true;
   do {
     rerun_ = false;
-    if (session_ && woken) session_->on_wake();
+    if (session_ && woken) {
+      session_->on_wake();
+      apply_switch();  // a handler that finished later may have switched protocols
+    }
     woken = true;
     feed_input();
     flush();
@@ -249,16 +255,19 @@ void Connection::process(bool woken) {
 void Connection::flush() {
   if (!session_ || closed_) return;
   for (;;) {
-    if (out_off_ == out_.size()) {
-      bool had_output = !out_.empty();
+    std::string_view pending = pending_output();
+    if (pending.empty()) {
+      bool had_output = !out_.empty() || shared_out_;
       out_.clear();
+      shared_out_.reset();
       out_off_ = 0;
       if (had_output) session_->on_output_flushed();
       session_->take_output(out_);
-      if (out_.empty()) return;
+      if (out_.empty() && !(shared_out_ = session_->take_shared_output())) return;
+      continue;
     }
     if (!write_ready_) return;  // the next writable edge resumes here
-    IoResult r = transport_write(out_.data() + out_off_, out_.size() - out_off_);
+    IoResult r = transport_write(pending.data(), pending.size());
     if (r.status == IoStatus::ok) {
       out_off_ += r.n;
       continue;
@@ -276,9 +285,15 @@ void Connection::flush() {
   }
 }
 
+std::string_view Connection::pending_output() const {
+  std::string_view all = shared_out_ ? std::string_view(*shared_out_) : std::string_view(out_);
+  return all.substr(std::min(out_off_, all.size()));
+}
+
 void Connection::after_run() {
   if (session_) track_phase(worker_.now());
-  bool output_pending = out_off_ < out_.size();
+  if (session_ && session_->should_abort()) return close();
+  bool output_pending = !pending_output().empty();
   if (session_ && session_->should_close() && !output_pending) return linger();
   if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
     return close();
@@ -290,7 +305,8 @@ void Connection::after_run() {
   // Buffers go back to the worker's free list whenever they are empty, so a
   // connection between requests holds none.
   BufferFreeList::give(in_);
-  if (out_off_ == out_.size()) {
+  if (!output_pending) {
+    shared_out_.reset();
     out_.clear();
     out_off_ = 0;
     BufferFreeList::give(out_);
@@ -338,7 +354,7 @@ void Connection::close_if_idle() {
 
 bool Connection::busy() const {
   if (closed_) return false;
-  if (lingering_ || out_off_ < out_.size() || !in_.empty()) return true;
+  if (lingering_ || !pending_output().empty() || !in_.empty()) return true;
   return session_ && session_->phase() != Phase::idle;
 }
 

@@ -65,7 +65,9 @@ class Connection final : public SessionIo,
   bool choose_protocol();    // plaintext: sniff the preface; false → need more bytes
   void process(bool woken);  // run the session on buffered input, flush its output
   void feed_input();
+  bool apply_switch();  // installs a pending next session; true if it did
   void flush();
+  std::string_view pending_output() const;
   void after_run();
   // Notes a change of the session's phase (timeouts count from it); true if changed.
   bool track_phase(std::uint32_t now);
@@ -80,8 +82,9 @@ class Connection final : public SessionIo,
   std::unique_ptr<Session> session_;
   std::unique_ptr<Session> next_session_;  // pending switch (h2c upgrade)
 
-  std::string in_;   // input not consumed yet
-  std::string out_;  // output being written
+  std::string in_;                                 // input not consumed yet
+  std::string out_;                                // output being written
+  std::shared_ptr<const std::string> shared_out_;  // or: shared output being written
   std::size_t out_off_ = 0;
 
   std::uint32_t phase_since_ = 0;

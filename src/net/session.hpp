@@ -40,6 +40,9 @@ class Session {
   virtual std::size_t on_input(std::string_view data) = 0;
   // Appends pending output to `out`.
   virtual void take_output(std::string& out) = 0;
+  // Output shared with other connections (a pub/sub frame), asked for when
+  // take_output() gave nothing: written from the shared bytes, not copied.
+  virtual std::shared_ptr<const std::string> take_shared_output() { return nullptr; }
   // Everything taken so far has been written to the socket.
   virtual void on_output_flushed() {}
   // Called after wake(): reap finished work, resume waiters.
@@ -48,6 +51,8 @@ class Session {
   virtual bool wants_input() const = 0;
   // True → close once output is flushed.
   virtual bool should_close() const = 0;
+  // Give up on flushing (the peer stopped reading): close now.
+  virtual bool should_abort() const { return false; }
   // Peer closed or reset: abort in-flight work.
   virtual void on_peer_closed() = 0;
   // Graceful shutdown: stop taking new requests (GOAWAY / Connection: close).

@@ -15,6 +15,7 @@
 #include "http/session_factory.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "ws_demo.hpp"
 
 namespace {
 
@@ -41,6 +42,9 @@ struct ServeFlags {
   std::uint32_t h2_max_streams = 128, h2_window = 1u << 20, h2_max_header_list = 64 * 1024;
   std::uint32_t h2_max_resets = 200;
   std::string log_level = "info";
+  trident::ws::Settings ws;
+  long ws_ping_interval = 30, ws_idle_timeout = 0;
+  bool no_ws_deflate = false;
 };
 
 int serve(const ServeFlags& f) {
@@ -95,8 +99,15 @@ int serve(const ServeFlags& f) {
   service.h2.max_header_list_size = f.h2_max_header_list;
   service.h2.max_resets_per_second = f.h2_max_resets;
 
+  trident::ws::Settings ws_settings = f.ws;
+  ws_settings.ping_interval = std::chrono::seconds(f.ws_ping_interval);
+  ws_settings.idle_timeout = std::chrono::seconds(f.ws_idle_timeout);
+  ws_settings.deflate = !f.no_ws_deflate;
+  trident::ws::Service ws_service(ws_settings);
+
   trident::http::Router router;
   trident::demo::add_demo_routes(router, service);
+  trident::demo::add_ws_demo_routes(router, ws_service);
   service.handler = router.as_handler();
 
   trident::net::Server server(options, trident::http::make_session_factory(service));
@@ -160,6 +171,34 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--h2-initial-window", f.h2_window)->capture_default_str();
   serve_cmd->add_option("--h2-max-header-list", f.h2_max_header_list)->capture_default_str();
   serve_cmd->add_option("--h2-max-resets-per-second", f.h2_max_resets)->capture_default_str();
+  serve_cmd
+      ->add_option("--ws-max-message", f.ws.max_message,
+                   "Largest WebSocket message in bytes (1009 above)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--ws-max-backlog", f.ws.max_backlog,
+                   "Unsent bytes per WebSocket before closing it as a slow consumer (1008)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--ws-ping-interval", f.ws_ping_interval,
+                   "Seconds between server pings; a missing pong closes (0 = off)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--ws-idle-timeout", f.ws_idle_timeout,
+                   "Close a WebSocket after this many seconds without a message (0 = off)")
+      ->capture_default_str();
+  serve_cmd->add_option("--ws-allowed-origin", f.ws.allowed_origins,
+                        "Origin allowed besides same-origin (repeatable; * = any)");
+  serve_cmd->add_option(
+      "--ws-token", f.ws.token,
+      "Require this bearer token (Authorization or a bearer.<token> subprotocol)");
+  serve_cmd->add_option("--ws-max-per-ip", f.ws.max_per_ip, "Open WebSockets per client address")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--ws-compress-min", f.ws.compress_min,
+                   "Smallest WebSocket message sent compressed, in bytes")
+      ->capture_default_str();
+  serve_cmd->add_flag("--no-ws-deflate", f.no_ws_deflate, "Never negotiate permessage-deflate");
   serve_cmd->add_option("--log-level", f.log_level, "debug, info, warn, error, off")
       ->capture_default_str();
   app.add_subcommand("version", "Print the version")->callback([] {

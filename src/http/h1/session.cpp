@@ -149,6 +149,7 @@ void Session::start_h2c_upgrade() {
 
 void Session::send_head(const Response& res, bool end_stream) {
   int status = res.status;
+  if (status == 101 && res.takeover) return switch_protocols(res);
   out_.append("HTTP/1.1 ");
   append_number(out_, static_cast<std::uint64_t>(status));
   out_.push_back(' ');
@@ -185,6 +186,19 @@ void Session::send_head(const Response& res, bool end_stream) {
     out_.append("connection: keep-alive\r\n");
   }
   out_.append("\r\n");
+}
+
+void Session::switch_protocols(const Response& res) {
+  out_.append("HTTP/1.1 101 Switching Protocols\r\n");
+  // Upgrade and Connection are hop-by-hop, and exactly what a 101 must carry.
+  for (const auto& [name, value] : res.headers) {
+    if (!safe_field(value) || !safe_field(name)) continue;
+    out_.append(name).append(": ").append(value).append("\r\n");
+  }
+  out_.append("\r\n");
+  body_allowed_ = false;
+  switched_ = true;
+  io_.switch_session(res.takeover(io_, peer_));
 }
 
 void Session::send_data(std::string_view data, bool end_stream) {

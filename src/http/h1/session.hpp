@@ -49,6 +49,7 @@ class Session final : public net::Session, private ParserListener, private Strea
   void reap();  // finish the current exchange if both request and handler are done
   void send_error(int status, std::string_view reason);
   void start_h2c_upgrade();
+  void switch_protocols(const Response& res);  // 101 with a takeover
   void pump();
 
   ServiceContext& service_;

@@ -222,6 +222,8 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, o.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.initial_window_size},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o.max_header_list_size},
+      // RFC 8441: WebSocket (and other protocols) over extended CONNECT.
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   if (o.connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE) {
@@ -354,6 +356,8 @@ int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::
       req.authority.assign(v);
     } else if (n == ":scheme") {
       req.scheme.assign(v);
+    } else if (n == ":protocol") {
+      req.protocol.assign(v);
     }
     return 0;
   }

@@ -1,0 +1,32 @@
+#include "ws/h1_session.hpp"
+
+namespace trident::ws {
+
+H1Session::H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
+                     const net::PeerInfo& peer, std::string subprotocol,
+                     std::optional<DeflateParams> deflate, std::shared_ptr<void> keepalive)
+    : io_(io),
+      socket_(endpoint, settings, *this, peer, std::move(subprotocol), deflate),
+      keepalive_(std::move(keepalive)) {}
+
+H1Session::~H1Session() {
+  socket_.on_transport_closed();
+}
+
+std::size_t H1Session::on_input(std::string_view data) {
+  // The connection owns this buffer and drops what we consume: unmasking
+  // in place saves a copy of every payload.
+  return socket_.feed(std::span<char>(const_cast<char*>(data.data()), data.size()));
+}
+
+void H1Session::start_drain() {
+  socket_.close(close_code::going_away, "server shutting down");
+}
+
+net::Phase H1Session::phase() const {
+  // Idle only when nothing is in flight: a draining server then closes it
+  // right away; otherwise it waits for the close handshake.
+  return socket_.idle() ? net::Phase::idle : net::Phase::busy;
+}
+
+}  // namespace trident::ws

@@ -1,0 +1,45 @@
+// A WebSocket on an HTTP/1.1 connection, after the 101: the connection's
+// bytes go straight to the Socket, its output straight to the socket.
+#pragma once
+
+#include <memory>
+
+#include "net/session.hpp"
+#include "ws/socket.hpp"
+
+namespace trident::ws {
+
+class H1Session final : public net::Session, private Socket::Transport {
+ public:
+  // `on_end` runs when the session is destroyed (per-IP accounting).
+  H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
+            const net::PeerInfo& peer, std::string subprotocol,
+            std::optional<DeflateParams> deflate, std::shared_ptr<void> keepalive);
+  ~H1Session() override;
+
+  Socket& socket() { return socket_; }
+
+  std::size_t on_input(std::string_view data) override;
+  void take_output(std::string& out) override { socket_.take_output(out); }
+  std::shared_ptr<const std::string> take_shared_output() override { return socket_.take_shared(); }
+  void on_output_flushed() override { socket_.on_output_flushed(); }
+  bool wants_input() const override { return socket_.wants_input(); }
+  bool should_close() const override { return socket_.finished() && !socket_.has_output(); }
+  bool should_abort() const override { return socket_.must_abort(); }
+  void on_peer_closed() override { socket_.on_transport_closed(); }
+  void start_drain() override;
+  // Liveness is the heartbeat's job (Settings::ping_interval), not the
+  // connection's read timeouts.
+  void on_timeout(net::Phase) override {}
+  net::Phase phase() const override;
+  void release_idle_memory() override { socket_.release_memory(); }
+
+ private:
+  void output_ready() override { io_.wake(); }
+
+  net::SessionIo& io_;
+  Socket socket_;
+  std::shared_ptr<void> keepalive_;
+};
+
+}  // namespace trident::ws

@@ -1,0 +1,406 @@
+#include "ws/socket.hpp"
+
+#include <asio/steady_timer.hpp>
+#include <chrono>
+
+#include "core/loop.hpp"
+#include "ws/frame_writer.hpp"
+#include "ws/hub.hpp"
+
+namespace trident::ws {
+namespace {
+// Above this much unsent output a socket stops reading: the peer's own
+// sends back up instead of our buffer growing (echo loops, big replies).
+constexpr std::size_t kReadPauseBytes = 64 * 1024;
+// How long a close handshake or a final flush may take before the
+// transport gives up on the peer.
+constexpr std::uint32_t kCloseTimeoutSeconds = 5;
+// Received message buffers above this are not kept between messages.
+constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+
+std::string& inflate_scratch() {
+  thread_local std::string s;
+  return s;
+}
+std::string& deflate_scratch() {
+  thread_local std::string s;
+  return s;
+}
+}  // namespace
+
+std::uint32_t tick_now() {
+  using namespace std::chrono;
+  static const auto start = steady_clock::now();
+  return static_cast<std::uint32_t>(duration_cast<seconds>(steady_clock::now() - start).count());
+}
+
+// The sockets of one worker thread and the timer that ticks them.
+class SocketList {
+ public:
+  static SocketList& mine() {
+    thread_local SocketList list;
+    return list;
+  }
+  void add(Socket* s) {
+    s->next_ = head_;
+    if (head_) head_->prev_ = s;
+    head_ = s;
+    if (!timer_ && Loop::current()) {
+      timer_ = std::make_unique<asio::steady_timer>(Loop::current()->io());
+      arm();
+    }
+  }
+  void remove(Socket* s) {
+    if (s->prev_) s->prev_->next_ = s->next_;
+    if (s->next_) s->next_->prev_ = s->prev_;
+    if (head_ == s) head_ = s->next_;
+    s->prev_ = s->next_ = nullptr;
+    if (!head_) timer_.reset();  // the loop may end; nothing to tick
+  }
+
+ private:
+  void arm() {
+    timer_->expires_after(std::chrono::seconds(1));
+    timer_->async_wait([this](const std::error_code& ec) {
+      if (ec || !timer_) return;
+      std::uint32_t now = tick_now();
+      // tick() never destroys a socket (closing goes through the transport).
+      for (Socket* s = head_; s; s = s->next_) s->tick(now);
+      arm();
+    });
+  }
+  Socket* head_ = nullptr;
+  std::unique_ptr<asio::steady_timer> timer_;
+};
+
+Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
+  Prepared p;
+  auto plain = std::make_shared<std::string>();
+  plain->reserve(message.size() + kMaxFrameHeaderSize);
+  append_frame(*plain, opcode, message);
+  p.plain = std::move(plain);
+  if (compress) {
+    std::string body;
+    deflate_message(message, 15, body);
+    auto framed = std::make_shared<std::string>();
+    append_frame(*framed, opcode, body, true, std::nullopt, true);
+    p.compressed = std::move(framed);
+  }
+  return p;
+}
+
+Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
+               const net::PeerInfo& peer, std::string subprotocol,
+               std::optional<DeflateParams> deflate)
+    : endpoint_(endpoint),
+      settings_(settings),
+      transport_(transport),
+      peer_(peer),
+      subprotocol_(std::move(subprotocol)),
+      deflate_(deflate),
+      parser_(*this, ParserOptions{Role::server, settings.max_message, deflate.has_value()}) {
+  last_ping_ = last_message_ = tick_now();
+  SocketList::mine().add(this);
+  count(Counter::opened);
+  count(Counter::connections);
+  if (deflate_) Hub::instance().deflate_socket_opened(1);
+}
+
+Socket::~Socket() {
+  on_transport_closed();
+  for (const auto& t : topics_) Hub::instance().unsubscribe(*this, t);
+  SocketList::mine().remove(this);
+  count(Counter::connections, -1);
+  if (deflate_) Hub::instance().deflate_socket_opened(-1);
+}
+
+void Socket::start() {
+  if (endpoint_.on_open) endpoint_.on_open(*this);
+}
+
+// ---------------------------------------------------------------- input
+
+std::size_t Socket::feed(std::span<char> data) {
+  if (state_ == State::finished) return data.size();  // nothing more is read
+  feeding_ = true;
+  std::size_t n = parser_.feed(data);
+  feeding_ = false;
+  if (parser_.error() != Error::none && state_ != State::finished) {
+    fail(static_cast<std::uint16_t>(parser_.error()), parser_.error_reason());
+  }
+  // A single-piece message still pointing into `data` must survive the call.
+  if (msg_pieces_ == 1 && msg_buf_.empty() && parser_.in_message()) msg_buf_.assign(msg_view_);
+  if (parser_.closed() || state_ == State::finished) return data.size();
+  return n;
+}
+
+void Socket::on_message_begin(Opcode opcode, bool compressed) {
+  msg_opcode_ = opcode;
+  msg_compressed_ = compressed;
+  msg_pieces_ = 0;
+  msg_buf_.clear();
+}
+
+void Socket::on_data(std::string_view data) {
+  if (msg_pieces_ == 0) {
+    msg_view_ = data;
+  } else {
+    if (msg_pieces_ == 1 && msg_buf_.empty()) msg_buf_.assign(msg_view_);
+    msg_buf_.append(data);
+  }
+  ++msg_pieces_;
+}
+
+void Socket::on_message_end() {
+  std::string_view message;
+  if (msg_pieces_ == 1 && msg_buf_.empty()) {
+    message = msg_view_;
+  } else if (msg_pieces_ >= 1) {
+    message = msg_buf_;
+  }
+  msg_pieces_ = 0;
+  if (msg_compressed_) {
+    std::string& plain = inflate_scratch();
+    plain.clear();
+    switch (inflate_message(message, settings_.max_message, plain)) {
+      case InflateResult::too_big:
+        return fail(close_code::message_too_big, "message too big");
+      case InflateResult::corrupt:
+        return fail(close_code::invalid_payload, "invalid compressed data");
+      case InflateResult::ok:
+        break;
+    }
+    if (msg_opcode_ == Opcode::text && !valid_utf8(plain)) {
+      return fail(close_code::invalid_payload, "invalid UTF-8");
+    }
+    message = plain;
+  }
+  if (state_ != State::open) return;  // after our close, data is dropped
+  last_message_ = tick_now();
+  count(Counter::messages_in);
+  if (endpoint_.on_message) endpoint_.on_message(*this, message, msg_opcode_);
+  if (msg_buf_.capacity() > kKeepBufferBytes) std::string().swap(msg_buf_);
+}
+
+void Socket::on_control(Opcode opcode, std::string_view payload) {
+  if (opcode == Opcode::ping) {
+    if (state_ == State::open) queue_frame(Opcode::pong, payload, false);
+  } else if (opcode == Opcode::pong) {
+    awaiting_pong_ = false;
+  }
+}
+
+void Socket::on_close(std::uint16_t code, std::string_view reason) {
+  if (state_ == State::open) {
+    // Echo the peer's code (RFC 6455 §5.5.1), then we are done.
+    std::string& out = own_tail();
+    std::size_t before = out.size();
+    append_close(out, code);
+    queued_ += out.size() - before;
+  }
+  finish(code, reason);
+}
+
+// ---------------------------------------------------------------- output
+
+std::string& Socket::own_tail() {
+  if (queue_.empty()) return out_;
+  if (queue_.back().shared) queue_.push_back({});
+  return queue_.back().own;
+}
+
+void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
+  std::string& out = own_tail();
+  std::size_t before = out.size();
+  FrameHeader h;
+  h.opcode = opcode;
+  h.rsv1 = rsv1;
+  h.payload_length = payload.size();
+  append_frame_header(out, h);
+  out.append(payload);
+  queued_ += out.size() - before;
+  if (!feeding_) notify();
+}
+
+bool Socket::over_backlog(std::size_t more) const {
+  // A single message larger than the limit may still go out on its own.
+  return buffered() > 0 && buffered() + more > settings_.max_backlog;
+}
+
+bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
+  if (state_ != State::open) return false;
+  if (over_backlog(message.size())) {
+    slow_consumer();
+    return false;
+  }
+  count(Counter::messages_out);
+  if (deflate_ && compress && message.size() >= settings_.compress_min) {
+    std::string& body = deflate_scratch();
+    body.clear();
+    deflate_message(message, deflate_->server_max_window_bits, body);
+    queue_frame(opcode, body, true);
+  } else {
+    queue_frame(opcode, message, false);
+  }
+  return true;
+}
+
+void Socket::deliver(const Prepared& message) {
+  if (state_ != State::open) return;
+  const auto& frame = deflate_ && message.compressed ? message.compressed : message.plain;
+  if (over_backlog(frame->size())) return slow_consumer();
+  count(Counter::messages_out);
+  queue_.push_back({frame, {}});
+  queued_ += frame->size();
+  notify();
+}
+
+void Socket::slow_consumer() {
+  count(Counter::slow_consumer_closes);
+  // What is queued is whole frames: drop it, so the close frame is next.
+  out_.clear();
+  queue_.clear();
+  queued_ = 0;
+  fail(close_code::policy_violation, "slow consumer");
+}
+
+void Socket::take_output(std::string& out) {
+  if (!out_.empty()) {
+    std::size_t n = out_.size();
+    if (out.empty()) {
+      out.swap(out_);
+    } else {
+      out.append(out_);
+      out_.clear();
+    }
+    queued_ -= n;
+    in_flight_ += n;
+    return;
+  }
+  if (!queue_.empty() && !queue_.front().shared) {
+    std::size_t n = queue_.front().own.size();
+    out.append(queue_.front().own);
+    queue_.erase(queue_.begin());
+    queued_ -= n;
+    in_flight_ += n;
+  }
+}
+
+std::shared_ptr<const std::string> Socket::take_shared() {
+  if (!out_.empty() || queue_.empty() || !queue_.front().shared) return nullptr;
+  auto s = std::move(queue_.front().shared);
+  queue_.erase(queue_.begin());
+  queued_ -= s->size();
+  in_flight_ += s->size();
+  return s;
+}
+
+bool Socket::wants_input() const {
+  return state_ != State::finished && buffered() < kReadPauseBytes;
+}
+
+bool Socket::idle() const {
+  return state_ == State::open && buffered() == 0 && !parser_.in_message() &&
+         parser_.at_frame_boundary();
+}
+
+void Socket::notify() {
+  transport_.output_ready();
+}
+
+// ---------------------------------------------------------------- closing
+
+void Socket::close(std::uint16_t code, std::string_view reason) {
+  if (state_ != State::open) return;
+  std::string& out = own_tail();
+  std::size_t before = out.size();
+  append_close(out, code, reason);
+  queued_ += out.size() - before;
+  state_ = State::closing;
+  closing_since_ = tick_now();
+  close_code_ = code;
+  close_reason_.assign(reason);
+  if (!feeding_) notify();
+}
+
+void Socket::fail(std::uint16_t code, std::string_view reason) {
+  if (state_ == State::finished) return;
+  if (state_ == State::open) {
+    std::string& out = own_tail();
+    std::size_t before = out.size();
+    append_close(out, code, reason);
+    queued_ += out.size() - before;
+  }
+  finish(code, reason);
+  if (!feeding_) notify();
+}
+
+void Socket::finish(std::uint16_t code, std::string_view reason) {
+  if (state_ != State::closing || close_code_ == close_code::abnormal) {
+    close_code_ = code;
+    close_reason_.assign(reason);
+  }
+  state_ = State::finished;
+  closing_since_ = tick_now();
+}
+
+void Socket::on_transport_closed() {
+  if (state_ != State::finished) {
+    state_ = State::finished;
+    if (close_code_ == 0) close_code_ = close_code::abnormal;
+  }
+  if (close_reported_) return;
+  close_reported_ = true;
+  if (endpoint_.on_close) endpoint_.on_close(*this, close_code_, close_reason_);
+}
+
+void Socket::tick(std::uint32_t now) {
+  if (state_ != State::open) {
+    if (now - closing_since_ >= kCloseTimeoutSeconds && !abort_) {
+      abort_ = true;
+      notify();
+    }
+    return;
+  }
+  auto interval = static_cast<std::uint32_t>(settings_.ping_interval.count());
+  if (interval > 0) {
+    if (awaiting_pong_ && now - last_ping_ >= interval) {
+      count(Counter::heartbeat_closes);
+      // The peer stopped answering: say why, but do not wait for its reply.
+      fail(close_code::going_away, "ping timeout");
+      return;
+    }
+    if (!awaiting_pong_ && now - last_ping_ >= interval) {
+      awaiting_pong_ = true;
+      last_ping_ = now;
+      queue_frame(Opcode::ping, {}, false);
+    }
+  }
+  auto idle = static_cast<std::uint32_t>(settings_.idle_timeout.count());
+  if (idle > 0 && now - last_message_ >= idle) close(close_code::going_away, "idle timeout");
+}
+
+void Socket::release_memory() {
+  if (!parser_.in_message()) std::string().swap(msg_buf_);
+  if (out_.empty()) std::string().swap(out_);
+}
+
+void Socket::subscribe(std::string_view topic) {
+  for (const auto& t : topics_) {
+    if (t == topic) return;
+  }
+  topics_.emplace_back(topic);
+  Hub::instance().subscribe(*this, topic);
+}
+
+void Socket::unsubscribe(std::string_view topic) {
+  for (std::size_t i = 0; i < topics_.size(); ++i) {
+    if (topics_[i] == topic) {
+      Hub::instance().unsubscribe(*this, topic);
+      topics_.erase(topics_.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+  }
+}
+
+}  // namespace trident::ws

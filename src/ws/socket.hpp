@@ -1,0 +1,181 @@
+// One WebSocket connection, server side: frames in, messages to the
+// handler, frames out. It does no I/O; a transport (an HTTP/1.1 connection
+// after the 101, or an HTTP/2 stream after extended CONNECT) feeds it bytes
+// and takes its output.
+//
+// Handlers are callbacks (Endpoint): on_open, on_message with a whole
+// message, on_close. That keeps an idle connection down to a few hundred
+// bytes (no coroutine frame per connection) and lets a pub/sub delivery reach
+// thousands of sockets without resuming anything.
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/peer.hpp"
+#include "ws/deflate.hpp"
+#include "ws/frame_parser.hpp"
+#include "ws/settings.hpp"
+
+namespace trident::ws {
+
+class Socket;
+
+// What a WebSocket route does. All callbacks run on the connection's worker.
+struct Endpoint {
+  std::vector<std::string> subprotocols;  // selectable, in no particular order
+  // Runs during the handshake with the request target (path and query);
+  // what it returns becomes Socket::user.
+  std::function<std::any(std::string_view target)> init;
+  std::function<void(Socket&)> on_open;
+  // A whole message (text is valid UTF-8); the view is valid during the call.
+  std::function<void(Socket&, std::string_view message, Opcode opcode)> on_message;
+  // Once per socket: the peer's close code (1005 if none), ours when we
+  // closed first, or 1006 when the connection dropped without a close frame.
+  std::function<void(Socket&, std::uint16_t code, std::string_view reason)> on_close;
+};
+
+// A message framed once for many sockets (pub/sub): shared, never copied per
+// subscriber.
+struct Prepared {
+  std::shared_ptr<const std::string> plain;       // a complete frame
+  std::shared_ptr<const std::string> compressed;  // complete RSV1 frame, or null
+};
+Prepared prepare(std::string_view message, Opcode opcode, bool compress);
+
+class Socket final : private FrameListener {
+ public:
+  // The transport's side of the contract.
+  class Transport {
+   public:
+    virtual ~Transport() = default;
+    // Output was queued (or the socket finished) outside of feed(): flush soon.
+    virtual void output_ready() = 0;
+  };
+
+  Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
+         const net::PeerInfo& peer, std::string subprotocol, std::optional<DeflateParams> deflate);
+  ~Socket() override;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  // ---- for handlers ----
+  // Queues a message; compressed when permessage-deflate is on, `compress`
+  // is set and it is at least Settings::compress_min bytes. Returns false if
+  // the socket is closing, or if the unsent output would pass
+  // Settings::max_backlog: then the socket closes with 1008 (slow consumer).
+  bool send(std::string_view message, Opcode opcode = Opcode::text, bool compress = true);
+  // Starts the close handshake (no-op if already closing).
+  void close(std::uint16_t code = close_code::normal, std::string_view reason = {});
+  void subscribe(std::string_view topic);
+  void unsubscribe(std::string_view topic);
+  const std::vector<std::string>& topics() const { return topics_; }
+
+  std::size_t buffered() const { return queued_ + in_flight_; }
+  bool is_open() const { return state_ == State::open; }
+  std::string_view subprotocol() const { return subprotocol_; }
+  bool compression() const { return deflate_.has_value(); }
+  const net::PeerInfo& peer() const { return peer_; }
+  std::any user;  // per-connection handler data
+
+  // ---- for transports ----
+  void start();  // runs on_open
+  // Parses input, unmasking in place; returns the bytes consumed.
+  std::size_t feed(std::span<char> data);
+  bool has_output() const { return queued_ > 0; }
+  // Moves the leading owned output bytes into `out` (appends).
+  void take_output(std::string& out);
+  // The leading output segment when it is a shared pub/sub frame (else null).
+  std::shared_ptr<const std::string> take_shared();
+  void on_output_flushed() { in_flight_ = 0; }
+  // Output the transport holds but has not sent yet (counts as backlog).
+  void set_in_flight(std::size_t n) { in_flight_ = n; }
+  bool wants_input() const;
+  // The close handshake is over or the connection failed: close the
+  // transport once the output is flushed.
+  bool finished() const { return state_ == State::finished; }
+  // Flushing takes too long (a peer that stopped reading): close now.
+  bool must_abort() const { return abort_; }
+  bool idle() const;  // nothing in flight either way
+  void on_transport_closed();
+  void deliver(const Prepared& message);
+  void tick(std::uint32_t now);  // heartbeats and timeouts, once a second
+  void release_memory();
+
+ private:
+  enum class State : std::uint8_t { open, closing, finished };
+
+  // FrameListener
+  void on_message_begin(Opcode opcode, bool compressed) override;
+  void on_data(std::string_view data) override;
+  void on_message_end() override;
+  void on_control(Opcode opcode, std::string_view payload) override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+
+  std::string& own_tail();  // where the next owned bytes go, in order
+  void queue_frame(Opcode opcode, std::string_view payload, bool rsv1);
+  bool over_backlog(std::size_t more) const;
+  void slow_consumer();
+  void fail(std::uint16_t code, std::string_view reason);
+  void finish(std::uint16_t code, std::string_view reason);
+  void notify();
+
+  const Endpoint& endpoint_;
+  const Settings& settings_;
+  Transport& transport_;
+  const net::PeerInfo& peer_;
+  std::string subprotocol_;
+  std::optional<DeflateParams> deflate_;
+  FrameParser parser_;
+
+  State state_ = State::open;
+  bool feeding_ = false;
+  bool abort_ = false;
+  bool close_reported_ = false;
+  bool awaiting_pong_ = false;
+
+  // The message being received.
+  Opcode msg_opcode_ = Opcode::text;
+  bool msg_compressed_ = false;
+  std::uint32_t msg_pieces_ = 0;
+  std::string_view msg_view_;  // the only piece so far, still in the input buffer
+  std::string msg_buf_;        // pieces copied together
+
+  // Output, in order: `out_` while nothing shared waits; after a shared
+  // segment, owned bytes queue behind it in `queue_`.
+  struct Segment {
+    std::shared_ptr<const std::string> shared;
+    std::string own;
+  };
+  std::string out_;
+  std::vector<Segment> queue_;
+  std::size_t queued_ = 0;     // bytes in out_ and queue_
+  std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
+
+  std::vector<std::string> topics_;
+
+  // Seconds (tick clock) of the last ping sent, data message received, and
+  // close begun.
+  std::uint32_t last_ping_ = 0;
+  std::uint32_t last_message_ = 0;
+  std::uint32_t closing_since_ = 0;
+  std::uint16_t close_code_ = 0;  // reported to on_close
+  std::string close_reason_;
+
+  // Sockets of this thread, for the once-a-second tick.
+  Socket* prev_ = nullptr;
+  Socket* next_ = nullptr;
+  friend class SocketList;
+};
+
+// Seconds on the tick clock (steady, shared by all sockets of a thread).
+std::uint32_t tick_now();
+
+}  // namespace trident::ws
