@@ -92,18 +92,15 @@ std::size_t Hub::deliver(std::string_view topic, std::string_view message, Opcod
                   message.size() >= compress_min_.load(std::memory_order_relaxed);
   auto prepared = std::make_shared<const Prepared>(prepare(message, opcode, compress));
   auto name = std::make_shared<const std::string>(topic);
-  LocalHub* mine = Loop::current() ? &local_hub() : nullptr;
-  std::size_t reached = 0;
+  LocalHub& mine = local_hub();
+  std::size_t reached = deliver_local(mine, *name, *prepared);
   Workers& w = workers();
   std::size_t n = w.count.load();
   for (std::size_t i = 0; i < n; ++i) {
     LocalHub* hub = w.hubs[i].load();
-    if (!hub) continue;
-    if (hub == mine) {
-      reached = deliver_local(*hub, *name, *prepared);
-    } else {
-      // Looked up again on the worker itself: the pointer is only a
-      // routing key here, never dereferenced off its thread.
+    if (hub && hub != &mine) {
+      // Only `io` (set before the slot was published) is read here; the
+      // topic table is looked up again on the worker's own thread.
       asio::post(*hub->io, [prepared, name] { deliver_local(local_hub(), *name, *prepared); });
     }
   }

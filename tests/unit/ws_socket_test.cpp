@@ -1,0 +1,312 @@
+// The WebSocket Socket engine and permessage-deflate, bytes in and bytes
+// out: client frames are built with the frame writer (masked), the server's
+// output is parsed back with a client-role FrameParser.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ws/deflate.hpp"
+#include "ws/frame_writer.hpp"
+#include "ws/hub.hpp"
+#include "ws/socket.hpp"
+
+namespace trident::ws {
+namespace {
+
+const MaskKey kKey{0x12, 0x34, 0x56, 0x78};
+
+struct Frame {
+  Opcode opcode;
+  std::string payload;
+  bool compressed = false;
+  std::uint16_t close_code = 0;
+};
+
+// Parses what the server wrote, as a client would.
+struct ServerOutput : FrameListener {
+  std::vector<Frame> frames;
+  Opcode op{};
+  bool compressed = false;
+  std::string data;
+  void on_message_begin(Opcode o, bool c) override {
+    op = o;
+    compressed = c;
+    data.clear();
+  }
+  void on_data(std::string_view d) override { data.append(d); }
+  void on_message_end() override { frames.push_back({op, data, compressed}); }
+  void on_control(Opcode o, std::string_view p) override {
+    if (o != Opcode::close) frames.push_back({o, std::string(p)});
+  }
+  void on_close(std::uint16_t code, std::string_view reason) override {
+    frames.push_back({Opcode::close, std::string(reason), false, code});
+  }
+};
+
+struct Harness : Socket::Transport {
+  Settings settings;
+  Endpoint endpoint;
+  std::vector<std::pair<std::string, Opcode>> received;
+  std::vector<std::uint16_t> closes;
+  int wakes = 0;
+  std::unique_ptr<Socket> socket;
+  net::PeerInfo peer;
+
+  explicit Harness(std::optional<DeflateParams> deflate = std::nullopt,
+                   std::function<void(Settings&)> tune = {}) {
+    if (tune) tune(settings);
+    endpoint.on_message = [this](Socket& s, std::string_view m, Opcode op) {
+      received.emplace_back(std::string(m), op);
+      s.send(m, op);
+    };
+    endpoint.on_close = [this](Socket&, std::uint16_t code, std::string_view) {
+      closes.push_back(code);
+    };
+    socket = std::make_unique<Socket>(endpoint, settings, *this, peer, "", deflate);
+    socket->start();
+  }
+  void output_ready() override { ++wakes; }
+
+  void feed(std::string bytes) { socket->feed(std::span<char>(bytes.data(), bytes.size())); }
+  std::vector<Frame> output() {
+    std::string out;
+    for (;;) {
+      std::size_t before = out.size();
+      socket->take_output(out);
+      if (auto s = socket->take_shared()) out.append(*s);
+      if (out.size() == before) break;
+    }
+    socket->on_output_flushed();
+    ServerOutput parsed;
+    FrameParser parser(parsed, ParserOptions{Role::client, 1ull << 30, true});
+    parser.feed(std::span<char>(out.data(), out.size()));
+    EXPECT_EQ(parser.error(), Error::none) << parser.error_reason();
+    return parsed.frames;
+  }
+};
+
+std::string client_frame(Opcode op, std::string_view payload, bool fin = true, bool rsv1 = false) {
+  std::string out;
+  append_frame(out, op, payload, fin, kKey, rsv1);
+  return out;
+}
+
+TEST(WsSocket, EchoesTextAndBinary) {
+  Harness h;
+  h.feed(client_frame(Opcode::text, "hello") + client_frame(Opcode::binary, std::string(300, 'b')));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].opcode, Opcode::text);
+  EXPECT_EQ(out[0].payload, "hello");
+  EXPECT_EQ(out[1].opcode, Opcode::binary);
+  EXPECT_EQ(out[1].payload, std::string(300, 'b'));
+}
+
+TEST(WsSocket, FragmentedMessageSplitAtEveryOffset) {
+  std::string wire = client_frame(Opcode::text, "hel", false) + client_frame(Opcode::ping, "p") +
+                     client_frame(Opcode::continuation, "lo wo", false) +
+                     client_frame(Opcode::continuation, "rld", true);
+  for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
+    Harness h;
+    h.feed(wire.substr(0, cut));
+    h.feed(wire.substr(cut));
+    ASSERT_EQ(h.received.size(), 1u) << cut;
+    EXPECT_EQ(h.received[0].first, "hello world") << cut;
+    auto out = h.output();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].opcode, Opcode::pong);  // the ping came before the message ended
+    EXPECT_EQ(out[0].payload, "p");
+    EXPECT_EQ(out[1].payload, "hello world");
+  }
+}
+
+TEST(WsSocket, CloseIsEchoedAndReported) {
+  Harness h;
+  std::string payload(
+      "\x03\xe8"
+      "bye",
+      5);  // 1000
+  h.feed(client_frame(Opcode::close, payload));
+  EXPECT_TRUE(h.socket->finished());
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].opcode, Opcode::close);
+  EXPECT_EQ(out[0].close_code, 1000);
+  h.socket->on_transport_closed();
+  ASSERT_EQ(h.closes.size(), 1u);
+  EXPECT_EQ(h.closes[0], 1000);
+  // Data after the close is not delivered.
+  h.feed(client_frame(Opcode::text, "late"));
+  EXPECT_TRUE(h.received.empty());
+}
+
+TEST(WsSocket, ProtocolErrorClosesWith1002) {
+  Harness h;
+  std::string unmasked;
+  append_frame(unmasked, Opcode::text, "x");
+  h.feed(unmasked);
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1002);
+  EXPECT_TRUE(h.socket->finished());
+}
+
+TEST(WsSocket, OversizedMessageClosesWith1009) {
+  Harness h(std::nullopt, [](Settings& s) { s.max_message = 100; });
+  h.feed(client_frame(Opcode::binary, std::string(101, 'x')));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1009);
+  EXPECT_TRUE(h.received.empty());
+}
+
+TEST(WsSocket, DeflateRoundTrip) {
+  Harness h(DeflateParams{});
+  std::string text(2000, 'a');
+  text += "the end";
+  std::string compressed;
+  deflate_message(text, 15, compressed);
+  ASSERT_LT(compressed.size(), text.size());
+  h.feed(client_frame(Opcode::text, compressed, true, true));
+  ASSERT_EQ(h.received.size(), 1u);
+  EXPECT_EQ(h.received[0].first, text);
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].compressed);  // echoed compressed: long enough
+  std::string back;
+  ASSERT_EQ(inflate_message(out[0].payload, 1 << 20, back), InflateResult::ok);
+  EXPECT_EQ(back, text);
+}
+
+TEST(WsSocket, ShortMessagesAreNotCompressed) {
+  Harness h(DeflateParams{});
+  h.feed(client_frame(Opcode::text, "tiny"));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].compressed);
+}
+
+TEST(WsSocket, DeflateBombClosesWith1009) {
+  Harness h(DeflateParams{}, [](Settings& s) { s.max_message = 64 * 1024; });
+  std::string bomb;
+  deflate_message(std::string(10 << 20, '\0'), 15, bomb);  // 10 MiB → ~10 KiB
+  ASSERT_LT(bomb.size(), 64u * 1024);
+  h.feed(client_frame(Opcode::binary, bomb, true, true));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1009);
+  EXPECT_TRUE(h.received.empty());
+}
+
+TEST(WsSocket, CompressedInvalidUtf8ClosesWith1007) {
+  Harness h(DeflateParams{});
+  std::string bad;
+  deflate_message("ok \xff\xfe", 15, bad);
+  h.feed(client_frame(Opcode::text, bad, true, true));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1007);
+}
+
+TEST(WsSocket, CorruptDeflateDataClosesWith1007) {
+  Harness h(DeflateParams{});
+  h.feed(client_frame(Opcode::binary, std::string("\xff\xff\xff\xff", 4), true, true));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1007);
+}
+
+TEST(WsSocket, SlowConsumerIsClosedWith1008AndBounded) {
+  Harness h(std::nullopt, [](Settings& s) { s.max_backlog = 10'000; });
+  int sent = 0;
+  while (h.socket->send(std::string(1000, 'x'), Opcode::binary)) ++sent;
+  EXPECT_GE(sent, 9);
+  EXPECT_LE(sent, 10);
+  EXPECT_TRUE(h.socket->finished());
+  EXPECT_LE(h.socket->buffered(), 200u);  // the backlog was dropped for the close frame
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].close_code, 1008);
+}
+
+TEST(WsSocket, InputPausesWhileOutputIsBacklogged) {
+  Harness h;
+  EXPECT_TRUE(h.socket->wants_input());
+  for (int i = 0; i < 200 && h.socket->wants_input(); ++i) h.socket->send(std::string(1024, 'x'));
+  EXPECT_FALSE(h.socket->wants_input());
+  h.output();  // flushed
+  EXPECT_TRUE(h.socket->wants_input());
+}
+
+TEST(WsSocket, PublishedFramesAreSharedNotCopied) {
+  Harness a, b;
+  a.socket->subscribe("t");
+  b.socket->subscribe("t");
+  EXPECT_EQ(Hub::instance().local_subscribers("t"), 2u);
+  Hub::instance().publish("t", "news", Opcode::text);
+  auto fa = a.socket->take_shared();
+  auto fb = b.socket->take_shared();
+  ASSERT_TRUE(fa && fb);
+  EXPECT_EQ(fa.get(), fb.get());  // one frame, two subscribers
+  a.socket->on_output_flushed();
+  b.socket->on_output_flushed();
+  b.socket.reset();  // destroying a socket unsubscribes it
+  EXPECT_EQ(Hub::instance().local_subscribers("t"), 1u);
+  a.socket->unsubscribe("t");
+  EXPECT_EQ(Hub::instance().local_subscribers("t"), 0u);
+}
+
+TEST(WsSocket, OwnOutputStaysInOrderAroundSharedFrames) {
+  Harness h;
+  h.socket->subscribe("order");
+  h.socket->send("one");
+  Hub::instance().publish("order", "two", Opcode::text);
+  h.socket->send("three");
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].payload, "one");
+  EXPECT_EQ(out[1].payload, "two");
+  EXPECT_EQ(out[2].payload, "three");
+}
+
+TEST(WsDeflate, Negotiation) {
+  auto p = negotiate_deflate("permessage-deflate");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->server_max_window_bits, 15);
+  p = negotiate_deflate("permessage-deflate; client_max_window_bits; server_max_window_bits=10");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->server_max_window_bits, 10);
+  EXPECT_EQ(deflate_response(*p),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "server_max_window_bits=10");
+  EXPECT_TRUE(negotiate_deflate("permessage-deflate; server_max_window_bits=\"12\""));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; server_max_window_bits=8"));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; server_max_window_bits=16"));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; server_max_window_bits"));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; client_max_window_bits=7"));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; foo"));
+  EXPECT_FALSE(
+      negotiate_deflate("permessage-deflate; server_no_context_takeover; "
+                        "server_no_context_takeover"));
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate; server_no_context_takeover=1"));
+  EXPECT_FALSE(negotiate_deflate("x-webkit-deflate-frame"));
+  // The first acceptable offer wins.
+  p = negotiate_deflate("permessage-deflate; foo, permessage-deflate; server_max_window_bits=9");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->server_max_window_bits, 9);
+}
+
+TEST(WsDeflate, SmallWindowOutputInflates) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += std::to_string(i * 7919 % 1000);
+  for (int bits = 9; bits <= 15; ++bits) {
+    std::string c, back;
+    deflate_message(text, bits, c);
+    ASSERT_EQ(inflate_message(c, 1 << 20, back), InflateResult::ok) << bits;
+    EXPECT_EQ(back, text) << bits;
+  }
+}
+
+}  // namespace
+}  // namespace trident::ws
