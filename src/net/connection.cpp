@@ -194,6 +194,18 @@ bool Connection::read_some() {
       // Unless the peer already shut down: then the EOF is there to be read
       // and no further edge will announce it.
       if (!ssl_ && r.n < scratch.size() && !peer_shut_) read_ready_ = false;
+      if (in_.empty() && session_ && !next_session_) {
+        // Nothing buffered: the session reads straight from the scratch
+        // buffer, and only what it leaves is copied.
+        std::string_view view(scratch.data(), r.n);
+        std::size_t used = session_->wants_input() ? session_->on_input(view) : 0;
+        apply_switch();
+        if (used < view.size()) {
+          BufferFreeList::take(in_);
+          in_.append(view.substr(used));
+        }
+        return true;
+      }
       BufferFreeList::take(in_);
       in_.append(scratch.data(), r.n);
       if (!session_) choose_protocol();

@@ -55,6 +55,12 @@ std::size_t FrameParser::feed(std::span<char> data) {
   while (i < n) {
     switch (state_) {
       case State::header:
+        if (header_len_ == 0 && !in_message_ && options_.role == Role::server) {
+          if (std::size_t used = try_whole_frame(p + i, n - i)) {
+            i += used;
+            break;
+          }
+        }
         i += feed_header(p + i, n - i);
         break;
       case State::data_payload:
@@ -71,7 +77,57 @@ std::size_t FrameParser::feed(std::span<char> data) {
   return i;
 }
 
+std::size_t FrameParser::try_whole_frame(char* data, std::size_t size) {
+  if (size < 6) return 0;
+  const auto b0 = static_cast<unsigned char>(data[0]);
+  const auto b1 = static_cast<unsigned char>(data[1]);
+  const unsigned op = b0 & kOpcodeBits;
+  // FIN, no reserved bits, text or binary, masked, 7- or 16-bit length.
+  if ((b0 & 0xF0) != kFin || (op != 0x1 && op != 0x2) || (b1 & kMaskBit) == 0) return 0;
+  std::size_t len = b1 & kLengthBits;
+  std::size_t header = 6;
+  if (len == 127) return 0;
+  if (len == 126) {
+    if (size < 8) return 0;
+    len = static_cast<std::size_t>(static_cast<unsigned char>(data[2])) << 8 |
+          static_cast<unsigned char>(data[3]);
+    header = 8;
+  }
+  if (size - header < len || len > options_.max_message_size) return 0;
+  MaskKey key;
+  std::memcpy(key.data(), data + header - 4, 4);
+  char* payload = data + header;
+  mask(payload, len, key, 0);
+  if (op == 0x1 && !valid_utf8(std::string_view(payload, len))) {
+    // Put the bytes back as they came: the general path finds the exact
+    // byte and fails there.
+    mask(payload, len, key, 0);
+    return 0;
+  }
+  listener_.on_whole_message(static_cast<Opcode>(op), std::string_view(payload, len));
+  return header + len;
+}
+
 std::size_t FrameParser::feed_header(const char* data, std::size_t size) {
+  if (header_len_ == 0 && size >= 2) {
+    // Fast path: the whole header is in this buffer (the common case), so
+    // take it in one copy instead of stage by stage.
+    const auto b1 = static_cast<unsigned char>(data[1]);
+    const unsigned len7 = b1 & kLengthBits;
+    const std::size_t need = 2 +
+                             (len7 == 127   ? 8
+                              : len7 == 126 ? 2
+                                            : 0) +
+                             ((b1 & kMaskBit) ? 4 : 0);
+    if (size >= need) {
+      std::memcpy(header_.data(), data, need);
+      header_len_ = need;
+      if (!check_first_two_bytes()) return 2;
+      if (!check_length()) return 2 + length_bytes_;
+      start_payload();
+      return need;
+    }
+  }
   std::size_t taken = 0;
   for (;;) {
     const std::size_t take = std::min(header_need_ - header_len_, size - taken);

@@ -96,6 +96,13 @@ class FrameListener {
   virtual void on_data(std::string_view data) = 0;
   // The current message is complete (for text: its UTF-8 is complete too).
   virtual void on_message_end() = 0;
+  // A whole uncompressed message that arrived as one frame in one buffer:
+  // the common small message, delivered in one call instead of three.
+  virtual void on_whole_message(Opcode opcode, std::string_view data) {
+    on_message_begin(opcode, false);
+    if (!data.empty()) on_data(data);
+    on_message_end();
+  }
   // A whole ping, pong or close frame (possibly between the frames of a data
   // message). The payload (≤125 bytes, unmasked) lives in the parser; valid
   // during the call only. For a close frame this comes after the payload
@@ -154,6 +161,9 @@ class FrameParser {
   bool check_length();
   void start_payload();
   std::size_t feed_data(char* data, std::size_t size);
+  // A complete single-frame message in `data`: handled directly; returns the
+  // bytes used, or 0 to leave it to the general path.
+  std::size_t try_whole_frame(char* data, std::size_t size);
   std::size_t feed_control(char* data, std::size_t size);
   void end_data_frame();
   void end_control_frame();

@@ -25,8 +25,10 @@ void H1Session::start_drain() {
 
 net::Phase H1Session::phase() const {
   // Idle only when nothing is in flight: a draining server then closes it
-  // right away; otherwise it waits for the close handshake.
-  return socket_.idle() ? net::Phase::idle : net::Phase::busy;
+  // right away; otherwise it waits for the close handshake. Never "busy":
+  // that would keep the connection open after the peer's EOF, and nothing
+  // can arrive after an EOF to finish a WebSocket exchange.
+  return socket_.idle() ? net::Phase::idle : net::Phase::reading_body;
 }
 
 }  // namespace trident::ws

@@ -1,18 +1,27 @@
 // Payload (un)masking. See mask.hpp.
 #include "ws/mask.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace trident::ws {
 
 std::size_t mask(char* data, std::size_t size, const MaskKey& key, std::size_t offset) {
   offset &= 3;
-  // The key as it applies from data[0] on, repeated over eight bytes. Built
-  // byte by byte in memory order, so the word is right on any endianness.
+  // The key as it applies from data[0] on, repeated over eight bytes, in
+  // memory order.
   unsigned char bytes[8];
-  for (std::size_t i = 0; i < 8; ++i) bytes[i] = key[(offset + i) & 3];
   std::uint64_t k;
-  std::memcpy(&k, bytes, sizeof k);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint32_t k32;
+    std::memcpy(&k32, key.data(), 4);
+    k32 = std::rotr(k32, static_cast<int>(8 * offset));
+    k = (static_cast<std::uint64_t>(k32) << 32) | k32;
+    std::memcpy(bytes, &k, sizeof k);
+  } else {
+    for (std::size_t i = 0; i < 8; ++i) bytes[i] = key[(offset + i) & 3];
+    std::memcpy(&k, bytes, sizeof k);
+  }
 
   // memcpy loads and stores: no alignment requirement on `data`, and the
   // compiler turns them into plain (unaligned) word moves.

@@ -14,7 +14,7 @@ constexpr const char* kNames[kCounters] = {
     "rejected_per_ip",      "publishes",        "deliveries"};
 
 struct Slot {
-  std::array<std::atomic<std::int64_t>, kCounters> values{};
+  detail::CounterSlot values{};
 };
 
 struct Registry {
@@ -28,23 +28,19 @@ Registry& registry() {
   return r;
 }
 
-Slot& my_slot() {
-  thread_local Slot* slot = [] {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    r.slots.push_back(std::make_unique<Slot>());
-    return r.slots.back().get();
-  }();
-  return *slot;
-}
-
 }  // namespace
 
-void count(Counter c, std::int64_t delta) {
-  auto& v = my_slot().values[static_cast<std::size_t>(c)];
-  // Only this thread writes its slot: a plain read-modify-write is enough.
-  v.store(v.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+namespace detail {
+thread_local CounterSlot* my_counters = nullptr;
+
+CounterSlot* register_counters() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.slots.push_back(std::make_unique<Slot>());
+  my_counters = &r.slots.back()->values;
+  return my_counters;
 }
+}  // namespace detail
 
 std::int64_t counter(Counter c) {
   Registry& r = registry();

@@ -41,7 +41,21 @@ enum class Counter : std::uint8_t {
   count_
 };
 
-void count(Counter c, std::int64_t delta = 1);
+namespace detail {
+using CounterSlot = std::atomic<std::int64_t>[static_cast<std::size_t>(Counter::count_)];
+// This thread's counters (null until first use: constant-initialized, so
+// reading it costs no thread_local init check).
+extern thread_local CounterSlot* my_counters;
+CounterSlot* register_counters();
+}  // namespace detail
+
+inline void count(Counter c, std::int64_t delta = 1) {
+  detail::CounterSlot* slot = detail::my_counters;
+  if (!slot) slot = detail::register_counters();
+  auto& v = (*slot)[static_cast<std::size_t>(c)];
+  // Only this thread writes its slot: a plain read-modify-write is enough.
+  v.store(v.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
 std::int64_t counter(Counter c);
 // {"connections":..,...}: every counter, for /ws/stats.
 std::string counters_json();

@@ -3,6 +3,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 
+#include "core/free_list.hpp"
 #include "core/loop.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/hub.hpp"
@@ -15,6 +16,8 @@ constexpr std::size_t kReadPauseBytes = 64 * 1024;
 // How long a close handshake or a final flush may take before the
 // transport gives up on the peer.
 constexpr std::uint32_t kCloseTimeoutSeconds = 5;
+// Output buffers start at least this big.
+constexpr std::size_t kMinOutputBuffer = 4096;
 // Received message buffers above this are not kept between messages.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
 
@@ -28,10 +31,20 @@ std::string& deflate_scratch() {
 }
 }  // namespace
 
-std::uint32_t tick_now() {
+namespace {
+std::uint32_t clock_seconds() {
   using namespace std::chrono;
   static const auto start = steady_clock::now();
   return static_cast<std::uint32_t>(duration_cast<seconds>(steady_clock::now() - start).count());
+}
+// While a thread's tick timer runs, it refreshes this once a second: the
+// message path reads the time without a clock call.
+thread_local std::uint32_t cached_seconds = 0;
+thread_local bool ticking = false;
+}  // namespace
+
+std::uint32_t tick_now() {
+  return ticking ? cached_seconds : clock_seconds();
 }
 
 // The sockets of one worker thread and the timer that ticks them.
@@ -47,6 +60,8 @@ class SocketList {
     head_ = s;
     if (!timer_ && Loop::current()) {
       timer_ = std::make_unique<asio::steady_timer>(Loop::current()->io());
+      cached_seconds = clock_seconds();
+      ticking = true;
       arm();
     }
   }
@@ -55,7 +70,10 @@ class SocketList {
     if (s->next_) s->next_->prev_ = s->prev_;
     if (head_ == s) head_ = s->next_;
     s->prev_ = s->next_ = nullptr;
-    if (!head_) timer_.reset();  // the loop may end; nothing to tick
+    if (!head_) {
+      timer_.reset();  // the loop may end; nothing to tick
+      ticking = false;
+    }
   }
 
  private:
@@ -63,7 +81,7 @@ class SocketList {
     timer_->expires_after(std::chrono::seconds(1));
     timer_->async_wait([this](const std::error_code& ec) {
       if (ec || !timer_) return;
-      std::uint32_t now = tick_now();
+      std::uint32_t now = cached_seconds = clock_seconds();
       // tick() never destroys a socket (closing goes through the transport).
       for (Socket* s = head_; s; s = s->next_) s->tick(now);
       arm();
@@ -175,11 +193,19 @@ void Socket::on_message_end() {
     }
     message = plain;
   }
+  deliver_message(message, msg_opcode_);
+  if (msg_buf_.capacity() > kKeepBufferBytes) std::string().swap(msg_buf_);
+}
+
+void Socket::on_whole_message(Opcode opcode, std::string_view data) {
+  deliver_message(data, opcode);
+}
+
+void Socket::deliver_message(std::string_view message, Opcode opcode) {
   if (state_ != State::open) return;  // after our close, data is dropped
   last_message_ = tick_now();
   count(Counter::messages_in);
-  if (endpoint_.on_message) endpoint_.on_message(*this, message, msg_opcode_);
-  if (msg_buf_.capacity() > kKeepBufferBytes) std::string().swap(msg_buf_);
+  if (endpoint_.on_message) endpoint_.on_message(*this, message, opcode);
 }
 
 void Socket::on_control(Opcode opcode, std::string_view payload) {
@@ -204,21 +230,40 @@ void Socket::on_close(std::uint16_t code, std::string_view reason) {
 // ---------------------------------------------------------------- output
 
 std::string& Socket::own_tail() {
-  if (queue_.empty()) return out_;
+  if (queue_.empty()) {
+    if (out_.capacity() < kMinOutputBuffer) {
+      // A recycled buffer, or one big enough for a burst of small frames:
+      // growing a string frame by frame costs several reallocations.
+      BufferFreeList::take(out_);
+      if (out_.capacity() < kMinOutputBuffer) out_.reserve(kMinOutputBuffer);
+    }
+    return out_;
+  }
   if (queue_.back().shared) queue_.push_back({});
   return queue_.back().own;
 }
 
 void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
   std::string& out = own_tail();
-  std::size_t before = out.size();
-  FrameHeader h;
-  h.opcode = opcode;
-  h.rsv1 = rsv1;
-  h.payload_length = payload.size();
-  append_frame_header(out, h);
-  out.append(payload);
-  queued_ += out.size() - before;
+  // A server frame header: unmasked, minimal length encoding.
+  char header[10];
+  std::size_t n = 2;
+  std::uint64_t len = payload.size();
+  header[0] = static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<unsigned>(opcode));
+  if (len < 126) {
+    header[1] = static_cast<char>(len);
+  } else if (len <= 0xFFFF) {
+    header[1] = 126;
+    header[2] = static_cast<char>(len >> 8);
+    header[3] = static_cast<char>(len);
+    n = 4;
+  } else {
+    header[1] = 127;
+    for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
+    n = 10;
+  }
+  out.append(header, n).append(payload);
+  queued_ += n + payload.size();
   if (!feeding_) notify();
 }
 
@@ -382,7 +427,7 @@ void Socket::tick(std::uint32_t now) {
 
 void Socket::release_memory() {
   if (!parser_.in_message()) std::string().swap(msg_buf_);
-  if (out_.empty()) std::string().swap(out_);
+  BufferFreeList::give(out_);
 }
 
 void Socket::subscribe(std::string_view topic) {

@@ -116,6 +116,8 @@ class Socket final : private FrameListener {
   void on_message_begin(Opcode opcode, bool compressed) override;
   void on_data(std::string_view data) override;
   void on_message_end() override;
+  void on_whole_message(Opcode opcode, std::string_view data) override;
+  void deliver_message(std::string_view message, Opcode opcode);
   void on_control(Opcode opcode, std::string_view payload) override;
   void on_close(std::uint16_t code, std::string_view reason) override;
 
