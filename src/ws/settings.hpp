@@ -22,6 +22,9 @@ struct Settings {
   unsigned max_per_ip = 256;
   std::size_t compress_min = 64;  // smaller messages are sent uncompressed
   bool deflate = true;            // negotiate permessage-deflate
+  // Set when the server starts its graceful shutdown: open sockets close
+  // with 1001 (within a tick on HTTP/2, where no connection-level hook does it).
+  const std::atomic<bool>* draining = nullptr;
 };
 
 // Process-wide counters. Each thread counts in its own slot (no shared cache

@@ -318,6 +318,9 @@ void Socket::take_output(std::string& out) {
       out.append(out_);
       out_.clear();
     }
+    // An idle socket keeps no buffer: the next burst takes one from the
+    // worker's free list again.
+    BufferFreeList::give(out_);
     queued_ -= n;
     in_flight_ += n;
     return;
@@ -405,6 +408,10 @@ void Socket::tick(std::uint32_t now) {
       abort_ = true;
       notify();
     }
+    return;
+  }
+  if (settings_.draining && settings_.draining->load(std::memory_order_relaxed)) {
+    close(close_code::going_away, "server shutting down");
     return;
   }
   auto interval = static_cast<std::uint32_t>(settings_.ping_interval.count());

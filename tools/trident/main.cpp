@@ -103,6 +103,7 @@ int serve(const ServeFlags& f) {
   ws_settings.ping_interval = std::chrono::seconds(f.ws_ping_interval);
   ws_settings.idle_timeout = std::chrono::seconds(f.ws_idle_timeout);
   ws_settings.deflate = !f.no_ws_deflate;
+  ws_settings.draining = &service.draining;
   trident::ws::Service ws_service(ws_settings);
 
   trident::http::Router router;
