@@ -161,6 +161,29 @@ Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
   return {0, IoStatus::error};
 }
 
+Connection::IoResult Connection::transport_writev(const iovec* iov, std::size_t count) {
+  if (ssl_) {
+    // TLS has no gather write: one SSL_write per buffer, as far as it goes.
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      IoResult r = transport_write(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+      if (r.status != IoStatus::ok) return total ? IoResult{total, IoStatus::ok} : r;
+      total += r.n;
+      if (r.n < iov[i].iov_len) break;
+    }
+    return {total, IoStatus::ok};
+  }
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = count;
+  ssize_t rc = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+  if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return {0, IoStatus::would_block_write};
+  }
+  return {0, IoStatus::error};
+}
+
 Connection::IoResult Connection::transport_write(const char* buf, std::size_t len) {
   if (ssl_) {
     ERR_clear_error();
@@ -218,6 +241,7 @@ bool Connection::read_some() {
       return false;
     case IoStatus::eof:
       peer_eof_ = true;
+      if (session_) session_->on_peer_eof();
       // A request still arriving can never complete now; one being answered may.
       if (!session_ || session_->phase() != Phase::busy) close();
       return false;
@@ -267,45 +291,56 @@ void Connection::process(bool woken) {
 void Connection::flush() {
   if (!session_ || closed_) return;
   for (;;) {
-    std::string_view pending = pending_output();
-    if (pending.empty()) {
-      bool had_output = !out_.empty() || shared_out_;
+    if (out_off_ == out_.size()) {
+      bool had_output = !out_.empty();
       out_.clear();
-      shared_out_.reset();
       out_off_ = 0;
       if (had_output) session_->on_output_flushed();
+      if (gather_write()) return;
       session_->take_output(out_);
-      if (out_.empty() && !(shared_out_ = session_->take_shared_output())) return;
-      continue;
+      if (out_.empty()) return;
     }
     if (!write_ready_) return;  // the next writable edge resumes here
-    IoResult r = transport_write(pending.data(), pending.size());
-    if (r.status == IoStatus::ok) {
-      out_off_ += r.n;
-      continue;
-    }
-    if (r.status == IoStatus::would_block_write) {
-      write_ready_ = false;
-      return;
-    }
-    if (r.status == IoStatus::would_block_read) {
-      read_ready_ = false;
-      return;
-    }
-    session_->on_peer_closed();
-    return close();
+    IoResult r = transport_write(out_.data() + out_off_, out_.size() - out_off_);
+    if (!handle_write(r)) return;
+    out_off_ += r.n;
   }
 }
 
-std::string_view Connection::pending_output() const {
-  std::string_view all = shared_out_ ? std::string_view(*shared_out_) : std::string_view(out_);
-  return all.substr(std::min(out_off_, all.size()));
+bool Connection::gather_write() {
+  constexpr std::size_t kMaxIov = 64;
+  iovec iov[kMaxIov];
+  for (;;) {
+    std::size_t k = session_->peek_output(iov, kMaxIov);
+    if (k == 0) return false;  // nothing, or not a gathering session
+    if (!write_ready_) return true;
+    IoResult r = transport_writev(iov, k);
+    if (!handle_write(r)) return true;
+    session_->consume_output(r.n);
+  }
+}
+
+bool Connection::handle_write(const IoResult& r) {
+  switch (r.status) {
+    case IoStatus::ok:
+      return true;
+    case IoStatus::would_block_write:
+      write_ready_ = false;
+      return false;
+    case IoStatus::would_block_read:
+      read_ready_ = false;
+      return false;
+    default:
+      session_->on_peer_closed();
+      close();
+      return false;
+  }
 }
 
 void Connection::after_run() {
   if (session_) track_phase(worker_.now());
   if (session_ && session_->should_abort()) return close();
-  bool output_pending = !pending_output().empty();
+  bool output_pending = out_off_ < out_.size();
   if (session_ && session_->should_close() && !output_pending) return linger();
   if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
     return close();
@@ -318,7 +353,6 @@ void Connection::after_run() {
   // connection between requests holds none.
   BufferFreeList::give(in_);
   if (!output_pending) {
-    shared_out_.reset();
     out_.clear();
     out_off_ = 0;
     BufferFreeList::give(out_);
@@ -366,7 +400,7 @@ void Connection::close_if_idle() {
 
 bool Connection::busy() const {
   if (closed_) return false;
-  if (lingering_ || !pending_output().empty() || !in_.empty()) return true;
+  if (lingering_ || out_off_ < out_.size() || !in_.empty()) return true;
   return session_ && session_->phase() != Phase::idle;
 }
 

@@ -57,6 +57,9 @@ class Connection final : public SessionIo,
   };
   IoResult transport_read(char* buf, std::size_t len);
   IoResult transport_write(const char* buf, std::size_t len);
+  IoResult transport_writev(const iovec* iov, std::size_t count);
+  // Handles a write's status; false → stop writing for now (or closed).
+  bool handle_write(const IoResult& r);
 
   void run(bool woken);  // the one driver: handshake, read, session, flush
   void handshake();
@@ -67,7 +70,9 @@ class Connection final : public SessionIo,
   void feed_input();
   bool apply_switch();  // installs a pending next session; true if it did
   void flush();
-  std::string_view pending_output() const;
+  // Writes a gathering session's buffers (Session::peek_output); false if
+  // the session has nothing to gather (then take_output is asked).
+  bool gather_write();
   void after_run();
   // Notes a change of the session's phase (timeouts count from it); true if changed.
   bool track_phase(std::uint32_t now);
@@ -82,9 +87,8 @@ class Connection final : public SessionIo,
   std::unique_ptr<Session> session_;
   std::unique_ptr<Session> next_session_;  // pending switch (h2c upgrade)
 
-  std::string in_;                                 // input not consumed yet
-  std::string out_;                                // output being written
-  std::shared_ptr<const std::string> shared_out_;  // or: shared output being written
+  std::string in_;   // input not consumed yet
+  std::string out_;  // output being written
   std::size_t out_off_ = 0;
 
   std::uint32_t phase_since_ = 0;

@@ -3,6 +3,8 @@
 // consumes bytes, produces bytes, and tells the connection what it wants.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -40,9 +42,17 @@ class Session {
   virtual std::size_t on_input(std::string_view data) = 0;
   // Appends pending output to `out`.
   virtual void take_output(std::string& out) = 0;
-  // Output shared with other connections (a pub/sub frame), asked for when
-  // take_output() gave nothing: written from the shared bytes, not copied.
-  virtual std::shared_ptr<const std::string> take_shared_output() { return nullptr; }
+  // Zero-copy output, for sessions whose output is a queue of buffers (some
+  // shared with other connections, like a pub/sub frame): fills up to `max`
+  // iovecs with what is pending, in order, and returns how many; 0 means
+  // "use take_output". The connection writes them with one writev and
+  // reports how many bytes went out with consume_output.
+  virtual std::size_t peek_output(iovec* iov, std::size_t max) {
+    (void)iov;
+    (void)max;
+    return 0;
+  }
+  virtual void consume_output(std::size_t n) { (void)n; }
   // Everything taken so far has been written to the socket.
   virtual void on_output_flushed() {}
   // Called after wake(): reap finished work, resume waiters.
@@ -53,6 +63,10 @@ class Session {
   virtual bool should_close() const = 0;
   // Give up on flushing (the peer stopped reading): close now.
   virtual bool should_abort() const { return false; }
+  // The peer shut down its sending side (EOF). HTTP/1.1 may still answer a
+  // request it has (phase busy); a protocol that cannot finish anything
+  // without more input aborts here.
+  virtual void on_peer_eof() {}
   // Peer closed or reset: abort in-flight work.
   virtual void on_peer_closed() = 0;
   // Graceful shutdown: stop taking new requests (GOAWAY / Connection: close).

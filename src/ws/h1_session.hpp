@@ -21,7 +21,10 @@ class H1Session final : public net::Session, private Socket::Transport {
 
   std::size_t on_input(std::string_view data) override;
   void take_output(std::string& out) override { socket_.take_output(out); }
-  std::shared_ptr<const std::string> take_shared_output() override { return socket_.take_shared(); }
+  std::size_t peek_output(iovec* iov, std::size_t max) override {
+    return socket_.peek_output(iov, max);
+  }
+  void consume_output(std::size_t n) override { socket_.consume_output(n); }
   void on_output_flushed() override { socket_.on_output_flushed(); }
   bool wants_input() const override { return socket_.wants_input(); }
   bool should_close() const override { return socket_.finished() && !socket_.has_output(); }

@@ -203,7 +203,7 @@ void Socket::on_whole_message(Opcode opcode, std::string_view data) {
 
 void Socket::deliver_message(std::string_view message, Opcode opcode) {
   if (state_ != State::open) return;  // after our close, data is dropped
-  last_message_ = tick_now();
+  got_message_ = true;
   count(Counter::messages_in);
   if (endpoint_.on_message) endpoint_.on_message(*this, message, opcode);
 }
@@ -234,7 +234,7 @@ std::string& Socket::own_tail() {
     if (out_.capacity() < kMinOutputBuffer) {
       // A recycled buffer, or one big enough for a burst of small frames:
       // growing a string frame by frame costs several reallocations.
-      BufferFreeList::take(out_);
+      if (out_.empty()) BufferFreeList::take(out_);
       if (out_.capacity() < kMinOutputBuffer) out_.reserve(kMinOutputBuffer);
     }
     return out_;
@@ -302,10 +302,22 @@ void Socket::deliver(const Prepared& message) {
 
 void Socket::slow_consumer() {
   count(Counter::slow_consumer_closes);
-  // What is queued is whole frames: drop it, so the close frame is next.
-  out_.clear();
-  queue_.clear();
+  // Drop what is queued so the close frame is next, except a buffer already
+  // partly sent: the frame it ends in must be completed.
+  if (head_off_ > 0 && !out_.empty()) {
+    queue_.clear();
+  } else if (head_off_ > 0 && !queue_.empty()) {
+    queue_.erase(queue_.begin() + 1, queue_.end());
+  } else {
+    out_.clear();
+    queue_.clear();
+  }
   queued_ = 0;
+  if (!out_.empty()) queued_ = out_.size() - head_off_;
+  if (!queue_.empty()) {
+    const Segment& s = queue_.front();
+    queued_ += (s.shared ? s.shared->size() : s.own.size()) - (out_.empty() ? head_off_ : 0);
+  }
   fail(close_code::policy_violation, "slow consumer");
 }
 
@@ -331,6 +343,46 @@ void Socket::take_output(std::string& out) {
     queue_.erase(queue_.begin());
     queued_ -= n;
     in_flight_ += n;
+  }
+}
+
+std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
+  std::size_t k = 0;
+  std::size_t off = head_off_;
+  auto add = [&](const std::string& b) {
+    if (b.size() > off) iov[k++] = {const_cast<char*>(b.data()) + off, b.size() - off};
+    off = 0;
+  };
+  if (!out_.empty()) add(out_);
+  for (std::size_t i = 0; i < queue_.size() && k < max; ++i) {
+    add(queue_[i].shared ? *queue_[i].shared : queue_[i].own);
+  }
+  return k;
+}
+
+void Socket::consume_output(std::size_t n) {
+  queued_ -= n;
+  if (!out_.empty()) {
+    std::size_t avail = out_.size() - head_off_;
+    if (n < avail) {
+      head_off_ += n;
+      return;
+    }
+    n -= avail;
+    head_off_ = 0;
+    out_.clear();
+    BufferFreeList::give(out_);
+  }
+  while (n > 0 && !queue_.empty()) {
+    const Segment& s = queue_.front();
+    std::size_t avail = (s.shared ? s.shared->size() : s.own.size()) - head_off_;
+    if (n < avail) {
+      head_off_ += n;
+      return;
+    }
+    n -= avail;
+    head_off_ = 0;
+    queue_.erase(queue_.begin());
   }
 }
 
@@ -429,6 +481,12 @@ void Socket::tick(std::uint32_t now) {
     }
   }
   auto idle = static_cast<std::uint32_t>(settings_.idle_timeout.count());
+  // The tick notes that messages came (no clock read per message): idle
+  // time is measured in whole ticks, so it may run up to a second longer.
+  if (got_message_) {
+    got_message_ = false;
+    last_message_ = now;
+  }
   if (idle > 0 && now - last_message_ >= idle) close(close_code::going_away, "idle timeout");
 }
 

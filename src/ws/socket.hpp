@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/uio.h>
+
 #include "net/peer.hpp"
 #include "ws/deflate.hpp"
 #include "ws/frame_parser.hpp"
@@ -94,6 +96,10 @@ class Socket final : private FrameListener {
   void take_output(std::string& out);
   // The leading output segment when it is a shared pub/sub frame (else null).
   std::shared_ptr<const std::string> take_shared();
+  // Or, without copying or moving anything: the pending output as buffers
+  // (owned bytes and shared frames, in order), and how much of it was sent.
+  std::size_t peek_output(iovec* iov, std::size_t max) const;
+  void consume_output(std::size_t n);
   void on_output_flushed() { in_flight_ = 0; }
   // Output the transport holds but has not sent yet (counts as backlog).
   void set_in_flight(std::size_t n) { in_flight_ = n; }
@@ -142,6 +148,7 @@ class Socket final : private FrameListener {
   bool abort_ = false;
   bool close_reported_ = false;
   bool awaiting_pong_ = false;
+  bool got_message_ = false;  // a data message arrived since the last tick
 
   // The message being received.
   Opcode msg_opcode_ = Opcode::text;
@@ -158,7 +165,8 @@ class Socket final : private FrameListener {
   };
   std::string out_;
   std::vector<Segment> queue_;
-  std::size_t queued_ = 0;     // bytes in out_ and queue_
+  std::size_t queued_ = 0;     // bytes in out_ and queue_ (after head_off_)
+  std::size_t head_off_ = 0;   // bytes of the first buffer already sent (peek/consume)
   std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
 
   std::vector<std::string> topics_;

@@ -172,8 +172,11 @@ void Session::send_head(const Response& res, bool end_stream) {
     out_.append("server: ").append(service_.server_header).append("\r\n");
   }
   if (!res.headers.has("date")) out_.append("date: ").append(http_date()).append("\r\n");
+  // 426 Upgrade Required must say what to upgrade to (RFC 9110 §15.5.22).
+  bool upgrade_required = status == 426 && res.headers.has("upgrade");
   for (const auto& [name, value] : res.headers) {
-    if (is_hop_by_hop(name) || !safe_field(value) || !safe_field(name)) continue;
+    if (!safe_field(value) || !safe_field(name)) continue;
+    if (is_hop_by_hop(name) && !(upgrade_required && name == "upgrade")) continue;
     out_.append(name).append(": ").append(value).append("\r\n");
   }
   if (end_stream && !has_length && status_has_body && !head_request_) {
@@ -182,6 +185,8 @@ void Session::send_head(const Response& res, bool end_stream) {
   if (chunked_out_) out_.append("transfer-encoding: chunked\r\n");
   if (!keep_alive_) {
     out_.append("connection: close\r\n");
+  } else if (upgrade_required) {
+    out_.append("connection: upgrade\r\n");
   } else if (http10_) {
     out_.append("connection: keep-alive\r\n");
   }

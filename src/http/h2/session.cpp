@@ -539,7 +539,14 @@ void Session::release_idle_memory() {
   spare_.clear();
 }
 
+void Session::on_peer_eof() {
+  // HTTP/2 has no request-level half-close: after EOF no stream can get the
+  // END_STREAM, WINDOW_UPDATE or RST_STREAM it may be waiting for.
+  on_peer_closed();
+}
+
 net::Phase Session::phase() const {
+  if (failed_) return net::Phase::idle;
   return active_.empty() ? net::Phase::idle : net::Phase::busy;
 }
 

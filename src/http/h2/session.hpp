@@ -51,6 +51,7 @@ class Session final : public net::Session {
   bool wants_input() const override;
   bool should_close() const override;
   void on_peer_closed() override;
+  void on_peer_eof() override;
   void start_drain() override;
   void on_timeout(net::Phase phase) override;
   net::Phase phase() const override;
