@@ -241,7 +241,7 @@ void FrameParser::start_payload() {
   if (is_control(opcode_)) {
     control_len_ = 0;
     state_ = State::control_payload;
-    if (remaining_ == 0) end_control_frame();
+    if (remaining_ == 0) end_control_frame({});
     return;
   }
   state_ = State::data_payload;
@@ -284,19 +284,31 @@ void FrameParser::end_data_frame() {
 
 std::size_t FrameParser::feed_control(char* data, std::size_t size) {
   // remaining_ <= 125 - control_len_ here.
+  if (control_len_ == 0 && size >= remaining_) {
+    // The whole payload is here (the usual case): unmask it in place.
+    const auto len = static_cast<std::size_t>(remaining_);
+    if (masked_) mask(data, len, key_, 0);
+    remaining_ = 0;
+    end_control_frame(std::string_view(data, len));
+    return len;
+  }
+  // Split across reads: collect it (the buffer exists only while needed).
+  if (!control_) control_ = std::make_unique<char[]>(kMaxControlPayload);
   const std::size_t take = std::min(static_cast<std::size_t>(remaining_), size);
-  char* const dst = control_.data() + control_len_;
+  char* const dst = control_.get() + control_len_;
   std::memcpy(dst, data, take);
   if (masked_) key_offset_ = mask(dst, take, key_, key_offset_);
   control_len_ += take;
   remaining_ -= take;
-  if (remaining_ == 0) end_control_frame();
+  if (remaining_ == 0) {
+    end_control_frame(std::string_view(control_.get(), control_len_));
+    control_.reset();
+  }
   return take;
 }
 
-void FrameParser::end_control_frame() {
+void FrameParser::end_control_frame(std::string_view payload) {
   next_frame();
-  const std::string_view payload(control_.data(), control_len_);
   if (opcode_ != Opcode::close) {
     listener_.on_control(opcode_, payload);
     return;

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -104,8 +105,8 @@ class FrameListener {
     on_message_end();
   }
   // A whole ping, pong or close frame (possibly between the frames of a data
-  // message). The payload (≤125 bytes, unmasked) lives in the parser; valid
-  // during the call only. For a close frame this comes after the payload
+  // message). The payload (≤125 bytes, unmasked) is valid during the call
+  // only. For a close frame this comes after the payload
   // has been validated and right before on_close.
   virtual void on_control(Opcode opcode, std::string_view payload) = 0;
   // A valid close frame: the code (close_code::no_status if the frame had no
@@ -166,7 +167,7 @@ class FrameParser {
   std::size_t try_whole_frame(char* data, std::size_t size);
   std::size_t feed_control(char* data, std::size_t size);
   void end_data_frame();
-  void end_control_frame();
+  void end_control_frame(std::string_view payload);
   void next_frame();  // header state back to "expecting a frame"
 
   FrameListener& listener_;
@@ -195,7 +196,7 @@ class FrameParser {
   std::uint64_t message_size_ = 0;
   Utf8Validator utf8_;
 
-  std::array<char, 125> control_{};
+  std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
   std::size_t control_len_ = 0;
 };
 

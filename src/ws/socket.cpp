@@ -108,15 +108,17 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
 }
 
 Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-               const net::PeerInfo& peer, std::string subprotocol,
+               const net::PeerInfo& peer, std::string_view subprotocol,
                std::optional<DeflateParams> deflate)
     : endpoint_(endpoint),
       settings_(settings),
       transport_(transport),
       peer_(peer),
-      subprotocol_(std::move(subprotocol)),
       deflate_(deflate),
       parser_(*this, ParserOptions{Role::server, settings.max_message, deflate.has_value()}) {
+  for (const auto& p : endpoint.subprotocols) {
+    if (p == subprotocol) subprotocol_ = &p;
+  }
   last_ping_ = last_message_ = tick_now();
   SocketList::mine().add(this);
   count(Counter::opened);

@@ -63,7 +63,8 @@ class Socket final : private FrameListener {
   };
 
   Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-         const net::PeerInfo& peer, std::string subprotocol, std::optional<DeflateParams> deflate);
+         const net::PeerInfo& peer, std::string_view subprotocol,
+         std::optional<DeflateParams> deflate);
   ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -82,7 +83,9 @@ class Socket final : private FrameListener {
 
   std::size_t buffered() const { return queued_ + in_flight_; }
   bool is_open() const { return state_ == State::open; }
-  std::string_view subprotocol() const { return subprotocol_; }
+  std::string_view subprotocol() const {
+    return subprotocol_ ? std::string_view(*subprotocol_) : std::string_view();
+  }
   bool compression() const { return deflate_.has_value(); }
   const net::PeerInfo& peer() const { return peer_; }
   std::any user;  // per-connection handler data
@@ -139,7 +142,7 @@ class Socket final : private FrameListener {
   const Settings& settings_;
   Transport& transport_;
   const net::PeerInfo& peer_;
-  std::string subprotocol_;
+  const std::string* subprotocol_ = nullptr;  // one of endpoint_.subprotocols
   std::optional<DeflateParams> deflate_;
   FrameParser parser_;
 
