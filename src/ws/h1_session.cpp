@@ -4,10 +4,10 @@ namespace trident::ws {
 
 H1Session::H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
                      const net::PeerInfo& peer, std::string subprotocol,
-                     std::optional<DeflateParams> deflate, std::shared_ptr<void> keepalive)
+                     std::optional<DeflateParams> deflate, IpTable::Lease lease)
     : io_(io),
       socket_(endpoint, settings, *this, peer, std::move(subprotocol), deflate),
-      keepalive_(std::move(keepalive)) {}
+      lease_(std::move(lease)) {}
 
 H1Session::~H1Session() {
   socket_.on_transport_closed();

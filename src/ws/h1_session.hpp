@@ -5,16 +5,17 @@
 #include <memory>
 
 #include "net/session.hpp"
+#include "ws/service.hpp"
 #include "ws/socket.hpp"
 
 namespace trident::ws {
 
 class H1Session final : public net::Session, private Socket::Transport {
  public:
-  // `on_end` runs when the session is destroyed (per-IP accounting).
+  // `lease` is the socket's place in the per-address count, held until the end.
   H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
             const net::PeerInfo& peer, std::string subprotocol,
-            std::optional<DeflateParams> deflate, std::shared_ptr<void> keepalive);
+            std::optional<DeflateParams> deflate, IpTable::Lease lease);
   ~H1Session() override;
 
   Socket& socket() { return socket_; }
@@ -42,7 +43,7 @@ class H1Session final : public net::Session, private Socket::Transport {
 
   net::SessionIo& io_;
   Socket socket_;
-  std::shared_ptr<void> keepalive_;
+  IpTable::Lease lease_;
 };
 
 }  // namespace trident::ws

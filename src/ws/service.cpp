@@ -176,38 +176,29 @@ Service::Verdict Service::check(const http::Request& req, const Endpoint& endpoi
   return v;
 }
 
-std::shared_ptr<void> Service::reserve(const std::string& ip) {
-  // Held by the socket's transport; gives the slot back when it dies.
-  struct Slot {
-    std::shared_ptr<std::mutex> mutex;
-    std::shared_ptr<std::unordered_map<std::string, unsigned>> table;
-    std::string ip;
-    ~Slot() {
-      std::lock_guard lock(*mutex);
-      auto it = table->find(ip);
-      if (it != table->end() && --it->second == 0) table->erase(it);
-    }
-  };
-  std::lock_guard lock(*ip_mutex_);
-  auto it = per_ip_->try_emplace(ip, 0).first;
-  if (it->second >= settings_.max_per_ip) {
-    if (it->second == 0) per_ip_->erase(it);
-    return nullptr;
+IpTable::Lease IpTable::acquire(const std::string& ip, unsigned limit) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.try_emplace(ip, 0).first;
+  if (it->second >= limit) {
+    if (it->second == 0) open_.erase(it);
+    return {};
   }
   ++it->second;
-  auto slot = std::make_shared<Slot>();  // built in place: a temporary's destructor would release
-  slot->mutex = ip_mutex_;
-  slot->table = per_ip_;
-  slot->ip = ip;
-  return slot;
+  return {this, &ip};
+}
+
+void IpTable::release(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(ip);
+  if (it != open_.end() && --it->second == 0) open_.erase(it);
 }
 
 Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http::Response& res) {
   Verdict v = check(req, endpoint);
-  std::shared_ptr<void> slot;
+  IpTable::Lease lease;
   if (v.status == 0) {
-    slot = reserve(req.peer().address);
-    if (!slot) {
+    lease = per_ip_.acquire(req.peer().address, settings_.max_per_ip);
+    if (!lease) {
       count(Counter::rejected_per_ip);
       v.status = 429;
       v.message = "too many WebSockets from this address";
@@ -226,7 +217,7 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   if (!v.subprotocol.empty()) res.headers.set("sec-websocket-protocol", v.subprotocol);
   if (v.deflate) res.headers.set("sec-websocket-extensions", deflate_response(*v.deflate));
   if (req.version == http::Version::http2) {
-    co_await run_over_h2(endpoint, std::move(v), std::move(slot), req, res);
+    co_await run_over_h2(endpoint, std::move(v), std::move(lease), req, res);
     co_return;
   }
   res.status = 101;
@@ -235,11 +226,13 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   res.headers.set("sec-websocket-accept", accept_key(req.headers.get("sec-websocket-key")));
   std::any user;
   if (endpoint.init) user = endpoint.init(req.target);
-  res.takeover =
-      [this, &endpoint, v = std::move(v), slot = std::move(slot), user = std::move(user)](
-          net::SessionIo& io, const net::PeerInfo& peer) mutable -> std::unique_ptr<net::Session> {
-    auto session =
-        std::make_unique<H1Session>(io, endpoint, settings_, peer, v.subprotocol, v.deflate, slot);
+  // std::function wants a copyable callable; the lease is move-only.
+  auto boxed = std::make_shared<IpTable::Lease>(std::move(lease));
+  res.takeover = [this, &endpoint, v = std::move(v), boxed, user = std::move(user)](
+                     net::SessionIo& io,
+                     const net::PeerInfo& peer) mutable -> std::unique_ptr<net::Session> {
+    auto session = std::make_unique<H1Session>(io, endpoint, settings_, peer, v.subprotocol,
+                                               v.deflate, std::move(*boxed));
     session->socket().user = std::move(user);
     session->socket().start();
     return session;
@@ -247,7 +240,7 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   res.finish();
 }
 
-Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, std::shared_ptr<void> slot,
+Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Lease lease,
                                 http::Request& req, http::Response& res) {
   H2Transport transport(req, res);
   Socket socket(endpoint, settings_, transport, req.peer(), v.subprotocol, v.deflate);
@@ -274,7 +267,7 @@ Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, std::shared
   transport.socket = nullptr;
   socket.on_transport_closed();
   if (!res.finished()) res.finish();
-  (void)slot;  // held for the life of the tunnel
+  (void)lease;  // held for the life of the tunnel
 }
 
 }  // namespace trident::ws

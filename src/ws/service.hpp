@@ -10,12 +10,46 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "http/router.hpp"
 #include "ws/settings.hpp"
 #include "ws/socket.hpp"
 
 namespace trident::ws {
+
+// Open WebSockets per client address (Settings::max_per_ip).
+class IpTable {
+ public:
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(IpTable* table, const std::string* ip) : table_(table), ip_(ip) {}
+    Lease(Lease&& o) noexcept : table_(std::exchange(o.table_, nullptr)), ip_(o.ip_) {}
+    Lease& operator=(Lease&& o) noexcept {
+      std::swap(table_, o.table_);
+      std::swap(ip_, o.ip_);
+      return *this;
+    }
+    ~Lease() {
+      if (table_) table_->release(*ip_);
+    }
+    explicit operator bool() const { return table_ != nullptr; }
+
+   private:
+    IpTable* table_ = nullptr;
+    const std::string* ip_ = nullptr;  // the connection's PeerInfo::address, which outlives it
+  };
+
+  // A lease for one more socket from `ip` (which must outlive the lease),
+  // or an empty one if `ip` already has `limit` open.
+  Lease acquire(const std::string& ip, unsigned limit);
+
+ private:
+  void release(const std::string& ip);
+  std::mutex mutex_;
+  std::unordered_map<std::string, unsigned> open_;
+};
 
 class Service {
  public:
@@ -41,16 +75,12 @@ class Service {
 
  private:
   Task<void> handshake(const Endpoint& endpoint, http::Request& req, http::Response& res);
-  Task<void> run_over_h2(const Endpoint& endpoint, Verdict v, std::shared_ptr<void> slot,
+  Task<void> run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Lease lease,
                          http::Request& req, http::Response& res);
-  // A per-IP connection slot, released when the returned handle dies; null if full.
-  std::shared_ptr<void> reserve(const std::string& ip);
 
   Settings settings_;
   std::deque<Endpoint> endpoints_;  // stable addresses
-  std::shared_ptr<std::mutex> ip_mutex_ = std::make_shared<std::mutex>();
-  std::shared_ptr<std::unordered_map<std::string, unsigned>> per_ip_ =
-      std::make_shared<std::unordered_map<std::string, unsigned>>();
+  IpTable per_ip_;
 };
 
 }  // namespace trident::ws
