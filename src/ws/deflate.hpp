@@ -16,7 +16,8 @@ namespace trident::ws {
 
 // The accepted parameters of a permessage-deflate offer.
 struct DeflateParams {
-  int server_max_window_bits = 15;  // the window our compressor may use (9..15)
+  int server_max_window_bits = 15;  // the server's compressor window (9..15)
+  int client_max_window_bits = 15;  // the client's compressor window (9..15)
 };
 
 // Picks the first acceptable permessage-deflate offer from the

@@ -1,7 +1,11 @@
 #include "ws/socket.hpp"
 
+#include <openssl/rand.h>
 #include <asio/steady_timer.hpp>
+
+#include <array>
 #include <chrono>
+#include <cstring>
 
 #include "core/free_list.hpp"
 #include "core/loop.hpp"
@@ -109,13 +113,14 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
 
 Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
                const net::PeerInfo& peer, std::string_view subprotocol,
-               std::optional<DeflateParams> deflate)
+               std::optional<DeflateParams> deflate, Role role)
     : endpoint_(endpoint),
       settings_(settings),
       transport_(transport),
       peer_(peer),
       deflate_(deflate),
-      parser_(*this, ParserOptions{Role::server, settings.max_message, deflate.has_value()}) {
+      parser_(*this, ParserOptions{role, settings.max_message, deflate.has_value()}),
+      role_(role) {
   for (const auto& p : endpoint.subprotocols) {
     if (p == subprotocol) subprotocol_ = &p;
   }
@@ -221,10 +226,7 @@ void Socket::on_control(Opcode opcode, std::string_view payload) {
 void Socket::on_close(std::uint16_t code, std::string_view reason) {
   if (state_ == State::open) {
     // Echo the peer's code (RFC 6455 §5.5.1), then we are done.
-    std::string& out = own_tail();
-    std::size_t before = out.size();
-    append_close(out, code);
-    queued_ += out.size() - before;
+    queue_close(code, {});
   }
   finish(code, reason);
 }
@@ -245,7 +247,38 @@ std::string& Socket::own_tail() {
   return queue_.back().own;
 }
 
+void Socket::queue_close(std::uint16_t code, std::string_view reason) {
+  std::string& out = own_tail();
+  std::size_t before = out.size();
+  append_close(out, code, reason, mask_key());
+  queued_ += out.size() - before;
+}
+
+std::optional<MaskKey> Socket::mask_key() const {
+  if (role_ == Role::server) return std::nullopt;
+  // Client frames need unpredictable keys (RFC 6455 §5.3): from the CSPRNG,
+  // fetched in blocks.
+  thread_local std::array<unsigned char, 1024> pool;
+  thread_local std::size_t used = pool.size();
+  if (used + 4 > pool.size()) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) throw std::bad_alloc();
+    used = 0;
+  }
+  MaskKey key;
+  std::memcpy(key.data(), pool.data() + used, 4);
+  used += 4;
+  return key;
+}
+
 void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
+  if (role_ == Role::client) {
+    std::string& out = own_tail();
+    std::size_t before = out.size();
+    append_frame(out, opcode, payload, true, mask_key(), rsv1);
+    queued_ += out.size() - before;
+    if (!feeding_) notify();
+    return;
+  }
   std::string& out = own_tail();
   // A server frame header: unmasked, minimal length encoding.
   char header[10];
@@ -284,7 +317,10 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
   if (deflate_ && compress && message.size() >= settings_.compress_min) {
     std::string& body = deflate_scratch();
     body.clear();
-    deflate_message(message, deflate_->server_max_window_bits, body);
+    deflate_message(
+        message,
+        role_ == Role::server ? deflate_->server_max_window_bits : deflate_->client_max_window_bits,
+        body);
     queue_frame(opcode, body, true);
   } else {
     queue_frame(opcode, message, false);
@@ -293,7 +329,8 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
 }
 
 void Socket::deliver(const Prepared& message) {
-  if (state_ != State::open) return;
+  // Prepared frames are server frames (unmasked): not for a client socket.
+  if (state_ != State::open || role_ == Role::client) return;
   const auto& frame = deflate_ && message.compressed ? message.compressed : message.plain;
   if (over_backlog(frame->size())) return slow_consumer();
   count(Counter::messages_out);
@@ -414,10 +451,7 @@ void Socket::notify() {
 
 void Socket::close(std::uint16_t code, std::string_view reason) {
   if (state_ != State::open) return;
-  std::string& out = own_tail();
-  std::size_t before = out.size();
-  append_close(out, code, reason);
-  queued_ += out.size() - before;
+  queue_close(code, reason);
   state_ = State::closing;
   closing_since_ = tick_now();
   close_code_ = code;
@@ -427,12 +461,7 @@ void Socket::close(std::uint16_t code, std::string_view reason) {
 
 void Socket::fail(std::uint16_t code, std::string_view reason) {
   if (state_ == State::finished) return;
-  if (state_ == State::open) {
-    std::string& out = own_tail();
-    std::size_t before = out.size();
-    append_close(out, code, reason);
-    queued_ += out.size() - before;
-  }
+  if (state_ == State::open) queue_close(code, reason);
   finish(code, reason);
   if (!feeding_) notify();
 }

@@ -1,7 +1,7 @@
-// One WebSocket connection, server side: frames in, messages to the
-// handler, frames out. It does no I/O; a transport (an HTTP/1.1 connection
-// after the 101, or an HTTP/2 stream after extended CONNECT) feeds it bytes
-// and takes its output.
+// One WebSocket connection (server side, or client side with masked output):
+// frames in, messages to the handler, frames out. It does no I/O; a transport (an HTTP/1.1
+// connection after the 101, or an HTTP/2 stream after extended CONNECT) feeds it bytes and takes
+// its output.
 //
 // Handlers are callbacks (Endpoint): on_open, on_message with a whole
 // message, on_close. That keeps an idle connection down to a few hundred
@@ -64,7 +64,7 @@ class Socket final : private FrameListener {
 
   Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
          const net::PeerInfo& peer, std::string_view subprotocol,
-         std::optional<DeflateParams> deflate);
+         std::optional<DeflateParams> deflate, Role role = Role::server);
   ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -132,6 +132,8 @@ class Socket final : private FrameListener {
 
   std::string& own_tail();  // where the next owned bytes go, in order
   void queue_frame(Opcode opcode, std::string_view payload, bool rsv1);
+  void queue_close(std::uint16_t code, std::string_view reason);
+  std::optional<MaskKey> mask_key() const;  // a fresh key for client frames, none for server
   bool over_backlog(std::size_t more) const;
   void slow_consumer();
   void fail(std::uint16_t code, std::string_view reason);
@@ -145,6 +147,7 @@ class Socket final : private FrameListener {
   const std::string* subprotocol_ = nullptr;  // one of endpoint_.subprotocols
   std::optional<DeflateParams> deflate_;
   FrameParser parser_;
+  Role role_;
 
   State state_ = State::open;
   bool feeding_ = false;

@@ -8,6 +8,7 @@
 
 #include "ws/deflate.hpp"
 #include "ws/frame_writer.hpp"
+#include "ws/handshake.hpp"
 #include "ws/hub.hpp"
 #include "ws/socket.hpp"
 
@@ -306,6 +307,182 @@ TEST(WsDeflate, SmallWindowOutputInflates) {
     ASSERT_EQ(inflate_message(c, 1 << 20, back), InflateResult::ok) << bits;
     EXPECT_EQ(back, text) << bits;
   }
+}
+
+}  // namespace
+}  // namespace trident::ws
+
+namespace trident::ws {
+namespace {
+
+// ---- client side: the handshake and a client Socket talking to a server Socket
+
+const ClientOffer kOffer = [] {
+  ClientOffer o;
+  o.host = "example.test:8080";
+  o.path = "/chat?room=1";
+  o.protocols = {"chat", "superchat"};
+  o.deflate = true;
+  o.origin = "https://example.test";
+  o.headers = {{"Authorization", "Bearer t"}};
+  return o;
+}();
+
+std::string answer(std::string_view key, std::string_view extra = {}) {
+  std::string r =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+      accept_key(key) + "\r\n";
+  r.append(extra);
+  r.append("\r\n");
+  return r;
+}
+
+TEST(WsClientHandshake, RequestCarriesTheOffer) {
+  std::array<std::uint8_t, 16> nonce{};
+  for (std::size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<std::uint8_t>(i * 17);
+  std::string key = client_key(nonce);
+  EXPECT_TRUE(valid_client_key(key));
+  std::string req = client_request(kOffer, key);
+  EXPECT_TRUE(req.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.test:8080\r\n"));
+  EXPECT_NE(req.find("Sec-WebSocket-Key: " + key + "\r\n"), std::string::npos);
+  EXPECT_NE(req.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+  EXPECT_NE(req.find("Sec-WebSocket-Protocol: chat, superchat\r\n"), std::string::npos);
+  EXPECT_NE(req.find("permessage-deflate; server_no_context_takeover"), std::string::npos);
+  EXPECT_NE(req.find("Origin: https://example.test\r\n"), std::string::npos);
+  EXPECT_NE(req.find("Authorization: Bearer t\r\n"), std::string::npos);
+  EXPECT_TRUE(req.ends_with("\r\n\r\n"));
+  // What the server's deflate negotiation makes of the offer.
+  auto p = negotiate_deflate(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+      "client_max_window_bits");
+  EXPECT_TRUE(p);
+}
+
+TEST(WsClientHandshake, AcceptsAValidAnswer) {
+  std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  std::string resp = answer(key,
+                            "Sec-WebSocket-Protocol: superchat\r\n"
+                            "Sec-WebSocket-Extensions: permessage-deflate; "
+                            "server_no_context_takeover; client_max_window_bits=10\r\n");
+  ServerAnswer a = check_server_response(resp + "\x81\x02hi", kOffer, key);
+  EXPECT_EQ(a.error, "");
+  EXPECT_EQ(a.status, 101);
+  EXPECT_EQ(a.head_size, resp.size());  // frames after the head are not part of it
+  EXPECT_EQ(a.subprotocol, "superchat");
+  ASSERT_TRUE(a.deflate);
+  EXPECT_EQ(a.deflate->client_max_window_bits, 10);
+}
+
+TEST(WsClientHandshake, IncompleteHeadWaits) {
+  std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  std::string resp = answer(key);
+  EXPECT_EQ(check_server_response(resp.substr(0, resp.size() - 1), kOffer, key).head_size, 0u);
+}
+
+TEST(WsClientHandshake, RejectsBadAnswers) {
+  std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  auto error = [&](std::string resp) { return check_server_response(resp, kOffer, key).error; };
+  EXPECT_NE(error("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n"), "");
+  EXPECT_NE(error("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                  "Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"),
+            "");
+  EXPECT_NE(error("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Accept: " +
+                  accept_key(key) + "\r\n\r\n"),
+            "");
+  EXPECT_NE(error(answer(key, "Sec-WebSocket-Protocol: other\r\n")), "");
+  EXPECT_NE(error(answer(key, "Sec-WebSocket-Protocol: chat, superchat\r\n")), "");
+  EXPECT_NE(error(answer(key, "Sec-WebSocket-Extensions: x-unknown\r\n")), "");
+  // Deflate without the server_no_context_takeover we asked for: our
+  // inflater could not follow a compressor that keeps its window.
+  EXPECT_NE(error(answer(key, "Sec-WebSocket-Extensions: permessage-deflate\r\n")), "");
+  EXPECT_NE(error(answer(key,
+                         "Sec-WebSocket-Extensions: permessage-deflate; "
+                         "server_no_context_takeover; client_max_window_bits=8\r\n")),
+            "");
+  ClientOffer plain = kOffer;
+  plain.deflate = false;
+  EXPECT_NE(check_server_response(answer(key,
+                                         "Sec-WebSocket-Extensions: permessage-deflate; "
+                                         "server_no_context_takeover\r\n"),
+                                  plain, key)
+                .error,
+            "");
+  EXPECT_NE(error("HTTP/1.0 101 Switching Protocols\r\n\r\n"), "");
+}
+
+// A client Socket and a server Socket wired back to back in memory.
+struct Pair {
+  Settings settings;
+  Endpoint server_ep, client_ep;
+  std::vector<std::string> client_got;
+  std::vector<std::uint16_t> client_closes, server_closes;
+  struct Nop : Socket::Transport {
+    void output_ready() override {}
+  } nop;
+  net::PeerInfo peer;
+  std::unique_ptr<Socket> server, client;
+
+  explicit Pair(std::optional<DeflateParams> deflate) {
+    server_ep.on_message = [](Socket& s, std::string_view m, Opcode op) { s.send(m, op); };
+    server_ep.on_close = [this](Socket&, std::uint16_t c, std::string_view) {
+      server_closes.push_back(c);
+    };
+    client_ep.on_message = [this](Socket&, std::string_view m, Opcode) {
+      client_got.emplace_back(m);
+    };
+    client_ep.on_close = [this](Socket&, std::uint16_t c, std::string_view) {
+      client_closes.push_back(c);
+    };
+    server = std::make_unique<Socket>(server_ep, settings, nop, peer, "", deflate);
+    client = std::make_unique<Socket>(client_ep, settings, nop, peer, "", deflate, Role::client);
+  }
+  static void move(Socket& from, Socket& to) {
+    std::string bytes;
+    from.take_output(bytes);
+    from.on_output_flushed();
+    to.feed(std::span<char>(bytes.data(), bytes.size()));
+  }
+  void pump() {
+    for (int i = 0; i < 4; ++i) {
+      move(*client, *server);
+      move(*server, *client);
+    }
+  }
+};
+
+TEST(WsClientSocket, TalksToAServerSocket) {
+  for (bool deflate : {false, true}) {
+    Pair p(deflate ? std::optional<DeflateParams>(DeflateParams{}) : std::nullopt);
+    std::string big(5000, 'z');
+    p.client->send("hello");
+    p.client->send(big, Opcode::binary);
+    // Client frames are masked: the server (which insists) accepted them.
+    p.pump();
+    ASSERT_EQ(p.client_got.size(), 2u) << deflate;
+    EXPECT_EQ(p.client_got[0], "hello");
+    EXPECT_EQ(p.client_got[1], big);
+    p.client->close(close_code::normal, "bye");
+    p.pump();
+    EXPECT_TRUE(p.client->finished());
+    EXPECT_TRUE(p.server->finished());
+    p.client->on_transport_closed();
+    p.server->on_transport_closed();
+    EXPECT_EQ(p.client_closes, std::vector<std::uint16_t>{1000});
+    EXPECT_EQ(p.server_closes, std::vector<std::uint16_t>{1000});
+  }
+}
+
+TEST(WsClientSocket, ClientFramesAreMaskedWithFreshKeys) {
+  Pair p(std::nullopt);
+  p.client->send("same");
+  p.client->send("same");
+  std::string bytes;
+  p.client->take_output(bytes);
+  ASSERT_EQ(bytes.size(), 2 * (2 + 4 + 4));
+  EXPECT_EQ(static_cast<unsigned char>(bytes[1]) & 0x80, 0x80);  // MASK bit
+  EXPECT_NE(bytes.substr(2, 8), bytes.substr(12, 8));            // different keys, so bytes
 }
 
 }  // namespace
