@@ -11,6 +11,11 @@ bash scripts/setup.sh
 if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
   (cd tests/node && npm ci --no-audit --no-fund)
 fi
+# Node.js gRPC interop peer (@grpc/grpc-js + @grpc/proto-loader), same rule.
+if [ ! -d tests/interop/node/node_modules ] ||
+   [ tests/interop/node/package-lock.json -nt tests/interop/node/node_modules ]; then
+  (cd tests/interop/node && npm ci --no-audit --no-fund)
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fuzz_seconds=${TRIDENT_FUZZ_SECONDS:-60}
