@@ -20,8 +20,8 @@ constexpr std::size_t kReadPauseBytes = 64 * 1024;
 // How long a close handshake or a final flush may take before the
 // transport gives up on the peer.
 constexpr std::uint32_t kCloseTimeoutSeconds = 5;
-// Output buffers start at least this big.
-constexpr std::size_t kMinOutputBuffer = 4096;
+// Frames up to this payload size are assembled on the stack and appended once.
+constexpr std::size_t kSmallFrame = 256;
 // Received message buffers above this are not kept between messages.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
 
@@ -233,7 +233,7 @@ void Socket::on_close(std::uint16_t code, std::string_view reason) {
 
 // ---------------------------------------------------------------- output
 
-std::string& Socket::own_tail() {
+std::string& Socket::own_tail_slow() {
   if (queue_.empty()) {
     if (out_.capacity() < kMinOutputBuffer) {
       // A recycled buffer, or one big enough for a burst of small frames:
@@ -297,7 +297,15 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
     for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
     n = 10;
   }
-  out.append(header, n).append(payload);
+  if (payload.size() <= kSmallFrame) {
+    // One append for header and payload: the common small message.
+    char frame[4 + kSmallFrame];
+    std::memcpy(frame, header, n);
+    std::memcpy(frame + n, payload.data(), payload.size());
+    out.append(frame, n + payload.size());
+  } else {
+    out.append(header, n).append(payload);
+  }
   queued_ += n + payload.size();
   if (!feeding_) notify();
 }

@@ -130,7 +130,14 @@ class Socket final : private FrameListener {
   void on_control(Opcode opcode, std::string_view payload) override;
   void on_close(std::uint16_t code, std::string_view reason) override;
 
-  std::string& own_tail();  // where the next owned bytes go, in order
+  // Where the next owned bytes go, in order: out_ unless a shared frame waits.
+  std::string& own_tail() {
+    if (queue_.empty() && out_.capacity() >= kMinOutputBuffer) return out_;
+    return own_tail_slow();
+  }
+  std::string& own_tail_slow();
+  // Output buffers start at least this big.
+  static constexpr std::size_t kMinOutputBuffer = 4096;
   void queue_frame(Opcode opcode, std::string_view payload, bool rsv1);
   void queue_close(std::uint16_t code, std::string_view reason);
   std::optional<MaskKey> mask_key() const;  // a fresh key for client frames, none for server
