@@ -4,13 +4,13 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config clang libclang-rt-dev
-  clang-format libasio-dev libssl-dev openssl libnghttp2-dev zlib1g-dev libcli11-dev)
+  clang-format libasio-dev libssl-dev openssl libnghttp2-dev zlib1g-dev libcli11-dev
+  libprotobuf-dev libprotoc-dev protobuf-compiler grpc-proto)
 # libgrpc++, protoc, grpc-proto and python3-grpcio are test peers and the grpc++
 # benchmark anchor (tests/interop), never dependencies of trident itself.
 TEST_PKGS=(libgtest-dev curl nghttp2-client python3 python3-pytest python3-h2
   python3-websockets chromium
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  python3-grpcio python3-protobuf)
+  libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf)
 BENCH_PKGS=(wrk nginx-light h2o)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
