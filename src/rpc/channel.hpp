@@ -70,8 +70,8 @@ class ClientStream {
 
 // One request, one response; a non-OK status is thrown as rpc::Error.
 template <typename Request, typename Response>
-Task<Response> unary_call(Channel& channel, std::string_view path, const Request& request,
-                          const CallOptions& options) {
+Task<Response> unary_call(Channel& channel, std::string path, Request request,
+                          CallOptions options) {
   ClientStream<Request, Response> s(channel.start(path, options));
   co_await s.write(request);
   co_await s.writes_done();

@@ -23,7 +23,10 @@ class Context {
 
   // "/package.Service/Method"
   std::string_view method() const { return method_; }
-  const net::PeerInfo& peer() const { return *peer_; }
+  const net::PeerInfo& peer() const {
+    static const net::PeerInfo nobody;
+    return peer_ ? *peer_ : nobody;
+  }
   std::optional<Clock::time_point> deadline() const { return deadline_; }
 
   // What the client sent, keys lower-case, `-bin` values already decoded;
@@ -53,6 +56,8 @@ class Context {
 
   // Ask for compressed responses (when the client accepts an encoding).
   void set_compress_responses(bool on) { compress_responses_ = on; }
+  // Whether the request message read last arrived compressed on the wire.
+  bool request_compressed() const { return request_compressed_; }
 
   // ---- set by the wire adapter ----
   void set_method(std::string_view m) { method_.assign(m); }
@@ -65,6 +70,7 @@ class Context {
   // Asked by cancelled(): lets the wire report a reset stream at once.
   void set_cancel_probe(std::function<bool()> probe) { cancel_probe_ = std::move(probe); }
   bool compress_responses() const { return compress_responses_; }
+  void set_request_compressed(bool c) { request_compressed_ = c; }
 
  private:
   std::string method_;
@@ -76,6 +82,7 @@ class Context {
   std::function<bool()> cancel_probe_;
   bool cancelled_ = false;
   bool compress_responses_ = false;
+  bool request_compressed_ = false;
 };
 
 }  // namespace trident::rpc

@@ -10,11 +10,13 @@
 
 #include "core/log.hpp"
 #include "demo_routes.hpp"
+#include "grpc_demo.hpp"
 #include "http/router.hpp"
 #include "http/service.hpp"
 #include "http/session_factory.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "rpc/grpc/server.hpp"
 #include "ws_demo.hpp"
 
 namespace {
@@ -109,10 +111,16 @@ int serve(const ServeFlags& f) {
   trident::http::Router router;
   trident::demo::add_demo_routes(router, service);
   trident::demo::add_ws_demo_routes(router, ws_service);
-  service.handler = router.as_handler();
+  // gRPC (content-type application/grpc) and plain HTTP share the port.
+  trident::demo::GrpcDemo grpc_demo;
+  trident::rpc::grpc::Server grpc_server(grpc_demo.registry());
+  service.handler = grpc_server.dispatch(router.as_handler());
 
   trident::net::Server server(options, trident::http::make_session_factory(service));
-  server.on_drain = [&service] { service.draining.store(true); };
+  server.on_drain = [&service, &grpc_demo] {
+    service.draining.store(true);
+    grpc_demo.shutdown();
+  };
   server.on_ready = [&] {
     unsigned workers = options.workers ? options.workers : std::thread::hardware_concurrency();
     for (const auto& l : options.listeners) {

@@ -103,6 +103,7 @@ class BodyReader final : public MessageReader, private MessageListener {
           ready_.clear();
           next_ = 0;
         }
+        call_.ctx.set_request_compressed(compressed);
         if (!compressed) co_return std::move(bytes);
         std::string plain;
         Status s = decompress(call_.request_encoding, bytes, plain,
