@@ -24,6 +24,19 @@ struct H2Options {
   std::uint32_t max_settings_per_second = 100;  // SETTINGS flood
   std::uint32_t max_pings_per_second = 100;     // PING flood
   std::uint32_t max_continuations = 8;          // CONTINUATION frames per header block
+  // Keepalive (gRPC's keepalive spec): after this many seconds without
+  // anything from the client the server PINGs; no ACK within the timeout →
+  // the connection is closed. 0 = off.
+  std::uint32_t keepalive_interval = 0;
+  std::uint32_t keepalive_timeout = 20;
+  // Ping abuse: a client PING less than this many seconds after the previous
+  // one, with no request in between, is a strike; the third strike gets
+  // GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (gRPC's policy). 0 = off.
+  std::uint32_t min_ping_interval = 10;
+  // After this many seconds a connection gets a graceful GOAWAY, and is
+  // closed `max_connection_age_grace` seconds later. 0 = never.
+  std::uint32_t max_connection_age = 0;
+  std::uint32_t max_connection_age_grace = 10;
 };
 
 struct ServiceContext {

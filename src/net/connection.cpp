@@ -442,6 +442,7 @@ void Connection::check_timeouts(std::uint32_t now) {
     if (elapsed(phase_since_) >= limit) close();
     return;
   }
+  session_->on_tick(now);
   if (track_phase(now)) return;
   Phase p = phase_;
   if (p == Phase::idle && !memory_released_ && now - phase_since_ >= 1) {

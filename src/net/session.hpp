@@ -75,6 +75,8 @@ class Session {
   // last response (408) and must then report should_close().
   virtual void on_timeout(Phase phase) = 0;
   virtual Phase phase() const = 0;
+  // Once a second (seconds on the worker's clock), for protocol timers.
+  virtual void on_tick(std::uint32_t now) { (void)now; }
   // The connection has been idle for a while: drop buffers kept for reuse.
   virtual void release_idle_memory() {}
 };

@@ -43,6 +43,7 @@ struct ServeFlags {
   std::uint64_t max_body = 64ull << 20;
   std::uint32_t h2_max_streams = 128, h2_window = 1u << 20, h2_max_header_list = 64 * 1024;
   std::uint32_t h2_max_resets = 200;
+  trident::http::H2Options h2_defaults;
   std::string log_level = "info";
   trident::ws::Settings ws;
   long ws_ping_interval = 30, ws_idle_timeout = 0;
@@ -100,6 +101,11 @@ int serve(const ServeFlags& f) {
   service.h2.initial_window_size = f.h2_window;
   service.h2.max_header_list_size = f.h2_max_header_list;
   service.h2.max_resets_per_second = f.h2_max_resets;
+  service.h2.keepalive_interval = f.h2_defaults.keepalive_interval;
+  service.h2.keepalive_timeout = f.h2_defaults.keepalive_timeout;
+  service.h2.min_ping_interval = f.h2_defaults.min_ping_interval;
+  service.h2.max_connection_age = f.h2_defaults.max_connection_age;
+  service.h2.max_connection_age_grace = f.h2_defaults.max_connection_age_grace;
 
   trident::ws::Settings ws_settings = f.ws;
   ws_settings.ping_interval = std::chrono::seconds(f.ws_ping_interval);
@@ -180,6 +186,27 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--h2-initial-window", f.h2_window)->capture_default_str();
   serve_cmd->add_option("--h2-max-header-list", f.h2_max_header_list)->capture_default_str();
   serve_cmd->add_option("--h2-max-resets-per-second", f.h2_max_resets)->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-keepalive-interval", f.h2_defaults.keepalive_interval,
+                   "Seconds without client traffic before a server PING (0 = off)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-keepalive-timeout", f.h2_defaults.keepalive_timeout,
+                   "Seconds to wait for the PING ACK before closing")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-min-ping-interval", f.h2_defaults.min_ping_interval,
+                   "Client PINGs closer than this, with no request between, are strikes; "
+                   "the third gets GOAWAY too_many_pings (0 = off)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-max-connection-age", f.h2_defaults.max_connection_age,
+                   "Seconds before a connection gets a graceful GOAWAY (0 = never)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-max-connection-age-grace", f.h2_defaults.max_connection_age_grace,
+                   "Seconds after that GOAWAY before the connection is closed")
+      ->capture_default_str();
   serve_cmd
       ->add_option("--ws-max-message", f.ws.max_message,
                    "Largest WebSocket message in bytes (1009 above)")
