@@ -366,3 +366,20 @@ def test_body_after_early_answer_does_not_stall_connection(c, kind):
                     "bad-timeout": INTERNAL}[kind]
             assert gu.grpc_status(r)[0] == want, (r.headers, r.trailers)
     good_call(c)
+
+
+def test_early_error_resets_the_rest_of_the_request(c):
+    """A framing error answered while the client is still sending: after the
+    trailers the server sends RST_STREAM NO_ERROR (RFC 9113 §8.1), so the
+    client stops sending the rest; the connection keeps working."""
+    sid = gu.start_call(c, UNARY)
+    gu.send(c, sid, b"\x02\x00\x00\x00\x05hello")  # flag 2, stream left open
+    r = c.wait(sid, timeout=5)
+    assert r.ended
+    got, _ = gu.grpc_status(r)
+    assert got == INTERNAL
+    deadline = time.monotonic() + 5
+    while r.reset is None and time.monotonic() < deadline:
+        c.pump(lambda: r.reset is not None, timeout=0.5)
+    assert r.reset == 0, f"expected RST_STREAM NO_ERROR after the answer, got {r.reset}"
+    good_call(c)

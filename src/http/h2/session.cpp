@@ -201,6 +201,7 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Session::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Session::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Session::on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Session::on_frame_send);
 
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
@@ -432,11 +433,7 @@ int Session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame,
         s->started = true;
         s->exchange.response.send_status(431);
         s->exchange.abort();
-        if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-          // The answer is complete; the request body is not wanted (RFC 9113 §8.1).
-          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
-        }
-        return 0;
+        return 0;  // on_frame_send resets the rest of the request once the 431 is out
       }
       if (!s->started && frame->headers.cat == NGHTTP2_HCAT_REQUEST) self->start_stream(*s);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->exchange.request.body().end();
@@ -500,6 +497,18 @@ int Session::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t 
     return 0;
   }
   s->exchange.request.body().push({reinterpret_cast<const char*>(data), len});
+  return 0;
+}
+
+int Session::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+  // RFC 9113 §8.1: the response is complete but the request is not (an early
+  // error, a handler that did not need the whole body): ask the client to
+  // stop sending with RST_STREAM NO_ERROR.
+  bool data_or_headers = frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS;
+  if (data_or_headers && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
   return 0;
 }
 

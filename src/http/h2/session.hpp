@@ -69,6 +69,7 @@ class Session final : public net::Session {
   static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
                            std::size_t, void*);
   static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*);
 
   Stream* find(std::int32_t id);
   Stream& open_stream(std::int32_t id);
