@@ -39,7 +39,7 @@ CASES = (
     "status_code_and_message", "special_status_message", "unimplemented_method",
     "unimplemented_service",
 )
-CLIENTS = ("grpcpp", "python", "grpcjs")
+CLIENTS = ("grpcpp", "python", "grpcjs", "trident")
 OVERRIDE_NAME = "foo.test.google.fr"  # in the throwaway certificate's subjectAltName
 
 
@@ -52,6 +52,14 @@ def client_command(name, build_dir):
         return [exe], None
     if name == "python":
         return ["/usr/bin/python3", os.path.join(HERE, "python_interop_client.py")], None
+    if name == "trident":
+        # trident's own client (interop direction 4); TRIDENT_INTEROP_CLIENT picks a
+        # particular build of it (the sanitizer one).
+        exe = os.environ.get("TRIDENT_INTEROP_CLIENT") or os.path.join(build_dir,
+                                                                        "trident_interop_client")
+        if not os.access(exe, os.X_OK):
+            return None, f"{exe} not built (ninja -C {build_dir} trident_interop_client)"
+        return [exe], None
     if name == "grpcjs":
         node = shutil.which("node")
         if node is None:
