@@ -301,7 +301,7 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
     // One append for header and payload: the common small message.
     char frame[4 + kSmallFrame];
     std::memcpy(frame, header, n);
-    std::memcpy(frame + n, payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(frame + n, payload.data(), payload.size());
     out.append(frame, n + payload.size());
   } else {
     out.append(header, n).append(payload);

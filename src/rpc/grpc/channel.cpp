@@ -198,7 +198,8 @@ class Call final : public grpc::ClientCall,
     } else if (options.compress) {
       send_encoding_ = Encoding::gzip;
     }
-    if (options.timeout) {
+    // Beyond a year a deadline means nothing, and now() + it could overflow.
+    if (options.timeout && *options.timeout < std::chrono::hours(24 * 366)) {
       deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(*options.timeout);
     }
     for (const auto& [key, value] : options.metadata) {

@@ -234,8 +234,11 @@ Task<void> Server::serve(http::Request& req, http::Response& res) const {
       call.finish({StatusCode::internal, "malformed grpc-timeout", {}});
       co_return;
     }
-    timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*parsed);
-    ctx.set_deadline(std::chrono::steady_clock::now() + *timeout);
+    // Beyond a year a deadline means nothing here, and now() + it could overflow.
+    if (*parsed < std::chrono::hours(24 * 366)) {
+      timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*parsed);
+      ctx.set_deadline(std::chrono::steady_clock::now() + *timeout);
+    }
   }
   if (auto e = req.headers.find("grpc-encoding")) {
     auto enc = parse_encoding(*e);
