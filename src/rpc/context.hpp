@@ -41,13 +41,19 @@ class Context {
   }
 
   // Sent with the response headers (before the first message) and with the
-  // final status. Keys must be valid metadata keys; `-bin` values are raw bytes.
+  // final status. `-bin` values are raw bytes; other values printable ASCII.
+  // A key that is not lower-case [a-z0-9-_.], or that the protocol reserves
+  // (grpc-*, content-type, te, ...), or a bad value throws rpc::Error
+  // INTERNAL: the call fails visibly instead of losing the field.
   void add_initial_metadata(std::string key, std::string value) {
+    check_metadata(key, value);
     initial_metadata_.emplace_back(std::move(key), std::move(value));
   }
   void add_trailing_metadata(std::string key, std::string value) {
+    check_metadata(key, value);
     trailing_metadata_.emplace_back(std::move(key), std::move(value));
   }
+  static void check_metadata(std::string_view key, std::string_view value);
 
   // The client cancelled, the deadline passed or the connection went away.
   // Pending reads and writes then throw; a handler doing other slow work

@@ -109,3 +109,23 @@ TEST(RpcRegistry, AnInterceptorCanRefuseTheCall) {
 
 }  // namespace
 }  // namespace trident::rpc
+
+namespace trident::rpc {
+namespace {
+
+TEST(RpcContext, MetadataKeysAreChecked) {
+  Context ctx;
+  ctx.add_initial_metadata("x-request-id", "abc");
+  ctx.add_trailing_metadata("x-trace-bin", std::string("\x00\xff", 2));
+  EXPECT_EQ(ctx.initial_metadata().size(), 1u);
+  EXPECT_EQ(ctx.trailing_metadata().size(), 1u);
+  for (const char* key :
+       {"X-Upper", "grpc-status", "grpc-custom", "content-type", "te", "a b", ""}) {
+    EXPECT_THROW(ctx.add_initial_metadata(key, "v"), Error) << key;
+  }
+  EXPECT_THROW(ctx.add_trailing_metadata("x-text", "line\nbreak"), Error);
+  EXPECT_EQ(ctx.initial_metadata().size(), 1u);  // nothing half-added
+}
+
+}  // namespace
+}  // namespace trident::rpc
