@@ -15,6 +15,7 @@
 #include "core/free_list.hpp"
 #include "core/log.hpp"
 #include "net/tls.hpp"
+#include "net/transport_io.hpp"
 #include "net/worker.hpp"
 
 namespace trident::net {
@@ -137,73 +138,15 @@ bool Connection::choose_protocol() {
 }
 
 Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
-  if (ssl_) {
-    ERR_clear_error();
-    int rc = SSL_read(ssl_, buf, static_cast<int>(len));
-    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-    switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ:
-        return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE:
-        return {0, IoStatus::would_block_write};
-      case SSL_ERROR_ZERO_RETURN:
-        return {0, IoStatus::eof};
-      default:
-        return {0, IoStatus::error};
-    }
-  }
-  ssize_t rc = ::recv(fd_, buf, len, 0);
-  if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-  if (rc == 0) return {0, IoStatus::eof};
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    return {0, IoStatus::would_block_read};
-  }
-  return {0, IoStatus::error};
+  return net::transport_read(fd_, ssl_, buf, len);
 }
 
 Connection::IoResult Connection::transport_writev(const iovec* iov, std::size_t count) {
-  if (ssl_) {
-    // TLS has no gather write: one SSL_write per buffer, as far as it goes.
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      IoResult r = transport_write(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-      if (r.status != IoStatus::ok) return total ? IoResult{total, IoStatus::ok} : r;
-      total += r.n;
-      if (r.n < iov[i].iov_len) break;
-    }
-    return {total, IoStatus::ok};
-  }
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = count;
-  ssize_t rc = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-  if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    return {0, IoStatus::would_block_write};
-  }
-  return {0, IoStatus::error};
+  return net::transport_writev(fd_, ssl_, iov, count);
 }
 
 Connection::IoResult Connection::transport_write(const char* buf, std::size_t len) {
-  if (ssl_) {
-    ERR_clear_error();
-    int rc = SSL_write(ssl_, buf, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
-    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-    switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ:
-        return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE:
-        return {0, IoStatus::would_block_write};
-      default:
-        return {0, IoStatus::error};
-    }
-  }
-  ssize_t rc = ::send(fd_, buf, len, MSG_NOSIGNAL);
-  if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    return {0, IoStatus::would_block_write};
-  }
-  return {0, IoStatus::error};
+  return net::transport_write(fd_, ssl_, buf, len);
 }
 
 bool Connection::read_some() {

@@ -363,50 +363,11 @@ void OutboundConnection::run() {
 }
 
 OutboundConnection::IoResult OutboundConnection::transport_read(char* buf, std::size_t len) {
-  if (ssl_) {
-    ERR_clear_error();
-    int rc = SSL_read(ssl_, buf, static_cast<int>(len));
-    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-    switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ:
-        return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE:
-        return {0, IoStatus::would_block_write};
-      case SSL_ERROR_ZERO_RETURN:
-        return {0, IoStatus::eof};
-      default:
-        return {0, IoStatus::error};
-    }
-  }
-  ssize_t rc = ::recv(socket_.native_handle(), buf, len, 0);
-  if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-  if (rc == 0) return {0, IoStatus::eof};
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    return {0, IoStatus::would_block_read};
-  }
-  return {0, IoStatus::error};
+  return net::transport_read(socket_.native_handle(), ssl_, buf, len);
 }
 
 OutboundConnection::IoResult OutboundConnection::transport_write(const char* buf, std::size_t len) {
-  if (ssl_) {
-    ERR_clear_error();
-    int rc = SSL_write(ssl_, buf, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
-    if (rc > 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-    switch (SSL_get_error(ssl_, rc)) {
-      case SSL_ERROR_WANT_READ:
-        return {0, IoStatus::would_block_read};
-      case SSL_ERROR_WANT_WRITE:
-        return {0, IoStatus::would_block_write};
-      default:
-        return {0, IoStatus::error};
-    }
-  }
-  ssize_t rc = ::send(socket_.native_handle(), buf, len, MSG_NOSIGNAL);
-  if (rc >= 0) return {static_cast<std::size_t>(rc), IoStatus::ok};
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    return {0, IoStatus::would_block_write};
-  }
-  return {0, IoStatus::error};
+  return net::transport_write(socket_.native_handle(), ssl_, buf, len);
 }
 
 bool OutboundConnection::read_some() {

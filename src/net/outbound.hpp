@@ -35,6 +35,7 @@
 #include "core/task.hpp"
 #include "net/peer.hpp"
 #include "net/session.hpp"
+#include "net/transport_io.hpp"
 
 namespace trident::net {
 
@@ -117,11 +118,8 @@ class OutboundConnection final : public SessionIo,
   void switch_session(std::unique_ptr<Session> next) override;
 
  private:
-  enum class IoStatus { ok, would_block_read, would_block_write, eof, error };
-  struct IoResult {
-    std::size_t n;
-    IoStatus status;
-  };
+  using IoStatus = net::IoStatus;
+  using IoResult = net::IoResult;
   IoResult transport_read(char* buf, std::size_t len);
   IoResult transport_write(const char* buf, std::size_t len);
 
