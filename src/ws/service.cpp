@@ -205,7 +205,10 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
     }
   }
   if (v.status != 0) {
-    if (v.status == 405) res.headers.set("allow", "GET");
+    if (v.status == 405) {
+      // What opens a WebSocket on this protocol: RFC 6455 GET, or RFC 8441 CONNECT.
+      res.headers.set("allow", req.version == http::Version::http2 ? "CONNECT" : "GET");
+    }
     if (v.status == 426) {
       res.headers.set("sec-websocket-version", "13");
       res.headers.set("upgrade", "websocket");

@@ -369,6 +369,7 @@ def test_h2c_get_to_ws_route_is_405(h2server):
     with H2Client(h2server.port) as c:
         r = c.get("/ws/echo")
         assert r.status == 405, r.headers
+        assert r.header("allow") == "CONNECT", r.headers  # RFC 8441 extended CONNECT
 
 
 def test_h2c_extended_connect_released_on_close(tmp_path):
