@@ -28,6 +28,7 @@
 #include "core/loop.hpp"
 #include "core/task.hpp"
 #include "grpc/testing/test.trident.h"
+#include "interop_flags.hpp"
 #include "rpc/channel.hpp"
 #include "rpc/grpc/channel.hpp"
 
@@ -421,61 +422,7 @@ struct Options {
   int rpc_timeout_s = 20;
 };
 
-// Flags in the style of the official interop programs: --name=value,
-// --name value, and a bare --flag for booleans.
-class Flags {
- public:
-  Flags(int argc, char** argv, const std::set<std::string>& known,
-        const std::set<std::string>& booleans) {
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a == "-h" || a == "--help") throw std::invalid_argument("help");
-      if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument " + a);
-      a = a.substr(2);
-      std::string name = a, value;
-      bool has_value = false;
-      if (auto eq = a.find('='); eq != std::string::npos) {
-        name = a.substr(0, eq);
-        value = a.substr(eq + 1);
-        has_value = true;
-      }
-      if (!known.count(name)) throw std::invalid_argument("unknown flag --" + name);
-      if (!has_value) {
-        if (booleans.count(name)) {
-          value = "true";
-        } else if (i + 1 < argc) {
-          value = argv[++i];
-        } else {
-          throw std::invalid_argument("--" + name + " needs a value");
-        }
-      }
-      values_[name] = value;
-    }
-  }
-  std::string str(const std::string& name, const std::string& def = "") const {
-    auto it = values_.find(name);
-    return it == values_.end() ? def : it->second;
-  }
-  bool boolean(const std::string& name) const {
-    auto it = values_.find(name);
-    if (it == values_.end()) return false;
-    const std::string& v = it->second;
-    if (v == "true" || v == "1" || v == "yes") return true;
-    if (v == "false" || v == "0" || v == "no") return false;
-    throw std::invalid_argument("--" + name + " wants true or false, got " + v);
-  }
-  int integer(const std::string& name, int def) const {
-    auto it = values_.find(name);
-    if (it == values_.end()) return def;
-    std::size_t used = 0;
-    int v = std::stoi(it->second, &used);
-    if (used != it->second.size()) throw std::invalid_argument("--" + name + " wants a number");
-    return v;
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
+using interop::Flags;
 
 std::string target_of(const Options& o) {
   bool v6 = o.host.find(':') != std::string::npos && o.host.front() != '[';
