@@ -116,6 +116,22 @@ def test_bench_server_stream_invalid_argument(ch, count, size):
     assert bench.Unary(m("bench.Payload", data=b"ok"), timeout=T).data == b"ok"
 
 
+def test_response_over_send_limit_is_resource_exhausted(server):
+    """A 4 MiB payload serializes to 4 MiB + 5 bytes: over the server's 4 MiB send
+    limit, so the call fails with RESOURCE_EXHAUSTED instead of sending it. The
+    client accepts 16 MiB, so the status can only come from the server."""
+    ch = grpc.insecure_channel(f"127.0.0.1:{server.port}",
+                               options=[("grpc.max_receive_message_length", 16 << 20)])
+    bench = gu.Stub(ch, "bench.Bench")
+    call = bench.ServerStream(m("bench.Request", count=2, size=4 << 20), timeout=T)
+    with pytest.raises(grpc.RpcError) as e:
+        list(call)
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.value
+    assert "server's limit" in e.value.details(), e.value.details()
+    assert bench.Unary(m("bench.Payload", data=b"ok"), timeout=T).data == b"ok"
+    ch.close()
+
+
 def test_bench_bidi_many(ch):
     bench = gu.Stub(ch, "bench.Bench")
     msgs = [bytes([i & 0xFF]) * ((i * 37) % 5000) for i in range(500)]
