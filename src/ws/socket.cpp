@@ -20,8 +20,6 @@ constexpr std::size_t kReadPauseBytes = 64 * 1024;
 // How long a close handshake or a final flush may take before the
 // transport gives up on the peer.
 constexpr std::uint32_t kCloseTimeoutSeconds = 5;
-// Frames up to this payload size are assembled on the stack and appended once.
-constexpr std::size_t kSmallFrame = 256;
 // Received message buffers above this are not kept between messages.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
 
@@ -280,32 +278,30 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
     return;
   }
   std::string& out = own_tail();
-  // A server frame header: unmasked, minimal length encoding.
-  char header[10];
+  // A server frame header: unmasked, minimal length encoding. The common
+  // small frame takes two byte pushes and one copy, nothing else.
+  const auto b0 = static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<unsigned>(opcode));
+  const std::uint64_t len = payload.size();
   std::size_t n = 2;
-  std::uint64_t len = payload.size();
-  header[0] = static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<unsigned>(opcode));
   if (len < 126) {
-    header[1] = static_cast<char>(len);
-  } else if (len <= 0xFFFF) {
-    header[1] = 126;
-    header[2] = static_cast<char>(len >> 8);
-    header[3] = static_cast<char>(len);
-    n = 4;
+    out.push_back(b0);
+    out.push_back(static_cast<char>(len));
   } else {
-    header[1] = 127;
-    for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
-    n = 10;
+    char header[10];
+    header[0] = b0;
+    if (len <= 0xFFFF) {
+      header[1] = 126;
+      header[2] = static_cast<char>(len >> 8);
+      header[3] = static_cast<char>(len);
+      n = 4;
+    } else {
+      header[1] = 127;
+      for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
+      n = 10;
+    }
+    out.append(header, n);
   }
-  if (payload.size() <= kSmallFrame) {
-    // One append for header and payload: the common small message.
-    char frame[4 + kSmallFrame];
-    std::memcpy(frame, header, n);
-    if (!payload.empty()) std::memcpy(frame + n, payload.data(), payload.size());
-    out.append(frame, n + payload.size());
-  } else {
-    out.append(header, n).append(payload);
-  }
+  out.append(payload.data(), payload.size());
   queued_ += n + payload.size();
   if (!feeding_) notify();
 }

@@ -545,22 +545,30 @@ TEST(WsFrameParserError, StaysFailedUntilReset) {
 // ---------------------------------------------------------------------------
 // Masking.
 
-TEST(WsMask, WordAtATimeMatchesScalar) {
+TEST(WsMask, VectorAndWordPathsMatchScalar) {
+  // Lengths cross every block size (8, 16, 32, 64, 128) with their tails,
+  // at every alignment within a 32-byte vector and every key phase.
   std::mt19937 rng(1234);
-  std::vector<char> storage(128 + 8);
-  for (int trial = 0; trial < 4; ++trial) {
+  std::vector<char> storage(300 + 32);
+  const std::size_t lengths[] = {0,  1,  7,  8,  9,   15,  16,  17,  31,  32,  33,  63,
+                                 64, 65, 95, 96, 127, 128, 129, 160, 191, 255, 256, 300};
+  for (int trial = 0; trial < 3; ++trial) {
     MaskKey key;
     for (auto& b : key) b = static_cast<std::uint8_t>(rng());
     for (std::size_t offset = 0; offset < 4; ++offset) {
-      for (std::size_t len = 0; len <= 100; ++len) {
-        for (std::size_t align = 0; align < 8; ++align) {
+      for (std::size_t len : lengths) {
+        for (std::size_t align = 0; align < 32; ++align) {
           for (auto& c : storage) c = static_cast<char>(rng());
           std::vector<char> ref = storage;
+          std::vector<char> portable = storage;
           const std::size_t a = mask(storage.data() + align, len, key, offset);
           const std::size_t b = mask_scalar(ref.data() + align, len, key, offset);
+          const std::size_t c = mask_portable(portable.data() + align, len, key, offset);
           ASSERT_EQ(a, b);
+          ASSERT_EQ(c, b);
           ASSERT_EQ(a, (offset + len) % 4);
           ASSERT_EQ(storage, ref) << "offset " << offset << " len " << len << " align " << align;
+          ASSERT_EQ(portable, ref) << "offset " << offset << " len " << len << " align " << align;
         }
       }
     }
