@@ -11,6 +11,7 @@
 #include <asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/free_list.hpp"
 #include "core/log.hpp"
@@ -89,7 +90,7 @@ void Connection::run(bool woken) {
   for (int i = 0; i < kMaxReadsPerEvent && !closed_ && read_ready_ && !peer_eof_; ++i) {
     if (session_ && !session_->wants_input()) break;
     if (!read_some()) break;
-    process(false);
+    process(std::exchange(rerun_, false));
   }
   if (!closed_) after_run();
 }
@@ -164,7 +165,11 @@ bool Connection::read_some() {
         // Nothing buffered: the session reads straight from the scratch
         // buffer, and only what it leaves is copied.
         std::string_view view(scratch.data(), r.n);
+        // A wake() from inside on_input (a handler that finished at once)
+        // becomes a rerun of the process() that follows, not a posted task.
+        processing_ = true;
         std::size_t used = session_->wants_input() ? session_->on_input(view) : 0;
+        processing_ = false;
         apply_switch();
         if (used < view.size()) {
           BufferFreeList::take(in_);

@@ -1,6 +1,8 @@
 #include "http/h1/session.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstring>
 
 #include "core/ascii.hpp"
 #include "core/free_list.hpp"
@@ -33,6 +35,77 @@ bool is_hop_by_hop(std::string_view name) {
     default:
       return false;
   }
+}
+
+// Collects a response head in a stack buffer and appends it to the output in
+// one piece. Literal pieces are copied with a size known at compile time
+// (a store or two, no call); a string append per piece costs far more.
+class HeadWriter {
+ public:
+  explicit HeadWriter(std::string& out) : out_(out) {}
+  ~HeadWriter() { out_.append(buf_, n_); }
+  HeadWriter(const HeadWriter&) = delete;
+  HeadWriter& operator=(const HeadWriter&) = delete;
+
+  void put(std::string_view s) {
+    if (s.size() > sizeof buf_ - n_) return put_slow(s);
+    if (!s.empty()) std::memcpy(buf_ + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  template <std::size_t N>
+  void put(const char (&lit)[N]) {
+    constexpr std::size_t len = N - 1;
+    static_assert(len <= sizeof buf_);
+    if (len > sizeof buf_ - n_) flush();
+    std::memcpy(buf_ + n_, lit, len);
+    n_ += len;
+  }
+
+ private:
+  void flush() {
+    out_.append(buf_, n_);
+    n_ = 0;
+  }
+  [[gnu::noinline]] void put_slow(std::string_view s) {
+    flush();
+    if (s.size() > sizeof buf_) {
+      out_.append(s);
+    } else {
+      std::memcpy(buf_, s.data(), s.size());
+      n_ = s.size();
+    }
+  }
+
+  std::string& out_;
+  std::size_t n_ = 0;
+  char buf_[1024];
+};
+
+std::string make_status_line(int status) {
+  std::string line = "HTTP/1.1 ";
+  append_number(line, static_cast<std::uint64_t>(status));
+  line.push_back(' ');
+  line.append(reason_phrase(status));
+  line.append("\r\n");
+  return line;
+}
+
+// "HTTP/1.1 <status> <reason>\r\n": built once for the standard range. A
+// status outside 100..999 is a handler bug and goes out as 500.
+std::string_view status_line(int status) {
+  constexpr int kFirst = 100, kLast = 599;
+  static const auto table = [] {
+    std::array<std::string, kLast - kFirst + 1> t;
+    for (int code = kFirst; code <= kLast; ++code) {
+      t[static_cast<std::size_t>(code - kFirst)] = make_status_line(code);
+    }
+    return t;
+  }();
+  if (status >= kFirst && status <= kLast) return table[static_cast<std::size_t>(status - kFirst)];
+  if (status < 100 || status > 999) status = 500;
+  thread_local std::string other;
+  other = make_status_line(status);
+  return other;
 }
 
 // No CR, LF or NUL: a handler's header must not be able to split the response.
@@ -150,13 +223,27 @@ void Session::start_h2c_upgrade() {
 void Session::send_head(const Response& res, bool end_stream) {
   int status = res.status;
   if (status == 101 && res.takeover) return switch_protocols(res);
-  out_.append("HTTP/1.1 ");
-  append_number(out_, static_cast<std::uint64_t>(status));
-  out_.push_back(' ');
-  out_.append(reason_phrase(status));
-  out_.append("\r\n");
 
-  bool has_length = res.headers.has("content-length");
+  // One pass over the handler's fields for the ones that change what we add.
+  bool has_length = false, has_server = false, has_date = false, has_upgrade = false;
+  for (const auto& [name, value] : res.headers) {
+    switch (name.size()) {  // names are lower-case (Headers)
+      case 4:
+        has_date = has_date || name == "date";
+        break;
+      case 6:
+        has_server = has_server || name == "server";
+        break;
+      case 7:
+        has_upgrade = has_upgrade || name == "upgrade";
+        break;
+      case 14:
+        has_length = has_length || name == "content-length";
+        break;
+      default:
+        break;
+    }
+  }
   body_allowed_ = !(head_request_ || status == 204 || status == 304 || status < 200);
   bool status_has_body = !(status == 204 || status == 304 || status < 200);
   if (!has_length && !end_stream && status_has_body) {
@@ -168,29 +255,40 @@ void Session::send_head(const Response& res, bool end_stream) {
   }
   if (draining_ || service_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
 
-  if (!res.headers.has("server")) {
-    out_.append("server: ").append(service_.server_header).append("\r\n");
+  HeadWriter w(out_);
+  w.put(status_line(status));
+  if (!has_server) {
+    w.put("server: ");
+    w.put(service_.server_header);
+    w.put("\r\n");
   }
-  if (!res.headers.has("date")) out_.append("date: ").append(http_date()).append("\r\n");
+  if (!has_date) {
+    w.put("date: ");
+    w.put(http_date());
+    w.put("\r\n");
+  }
   // 426 Upgrade Required must say what to upgrade to (RFC 9110 §15.5.22).
-  bool upgrade_required = status == 426 && res.headers.has("upgrade");
+  bool upgrade_required = status == 426 && has_upgrade;
   for (const auto& [name, value] : res.headers) {
     if (!safe_field(value) || !safe_field(name)) continue;
     if (is_hop_by_hop(name) && !(upgrade_required && name == "upgrade")) continue;
-    out_.append(name).append(": ").append(value).append("\r\n");
+    w.put(name);
+    w.put(": ");
+    w.put(value);
+    w.put("\r\n");
   }
   if (end_stream && !has_length && status_has_body && !head_request_) {
-    out_.append("content-length: 0\r\n");
+    w.put("content-length: 0\r\n");
   }
-  if (chunked_out_) out_.append("transfer-encoding: chunked\r\n");
+  if (chunked_out_) w.put("transfer-encoding: chunked\r\n");
   if (!keep_alive_) {
-    out_.append("connection: close\r\n");
+    w.put("connection: close\r\n");
   } else if (upgrade_required) {
-    out_.append("connection: upgrade\r\n");
+    w.put("connection: upgrade\r\n");
   } else if (http10_) {
-    out_.append("connection: keep-alive\r\n");
+    w.put("connection: keep-alive\r\n");
   }
-  out_.append("\r\n");
+  w.put("\r\n");
 }
 
 void Session::switch_protocols(const Response& res) {
