@@ -44,6 +44,7 @@ struct ServeFlags {
   std::uint32_t h2_max_streams = 128, h2_window = 1u << 20, h2_max_header_list = 64 * 1024;
   std::uint32_t h2_max_resets = 200;
   trident::http::H2Options h2_defaults;
+  std::string h2_engine = "nghttp2";
   std::string log_level = "info";
   trident::ws::Settings ws;
   long ws_ping_interval = 30, ws_idle_timeout = 0;
@@ -101,6 +102,8 @@ int serve(const ServeFlags& f) {
   service.h2.initial_window_size = f.h2_window;
   service.h2.max_header_list_size = f.h2_max_header_list;
   service.h2.max_resets_per_second = f.h2_max_resets;
+  service.h2.engine = f.h2_engine == "native" ? trident::http::H2Options::Engine::native
+                                              : trident::http::H2Options::Engine::nghttp2;
   service.h2.keepalive_interval = f.h2_defaults.keepalive_interval;
   service.h2.keepalive_timeout = f.h2_defaults.keepalive_timeout;
   service.h2.min_ping_interval = f.h2_defaults.min_ping_interval;
@@ -182,6 +185,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-header-bytes", f.max_header_bytes)->capture_default_str();
   serve_cmd->add_option("--max-headers", f.max_headers)->capture_default_str();
   serve_cmd->add_option("--max-body", f.max_body)->capture_default_str();
+  serve_cmd
+      ->add_option("--h2-engine", f.h2_engine,
+                   "HTTP/2 implementation: nghttp2, or native (trident's own framing and HPACK; "
+                   "experimental)")
+      ->check(CLI::IsMember({"nghttp2", "native"}))
+      ->capture_default_str();
   serve_cmd->add_option("--h2-max-concurrent-streams", f.h2_max_streams)->capture_default_str();
   serve_cmd->add_option("--h2-initial-window", f.h2_window)->capture_default_str();
   serve_cmd->add_option("--h2-max-header-list", f.h2_max_header_list)->capture_default_str();

@@ -7,6 +7,7 @@
 #include "core/ascii.hpp"
 #include "core/free_list.hpp"
 #include "core/loop.hpp"
+#include "http/h2/native_session.hpp"
 #include "http/h2/session.hpp"
 
 namespace trident::http::h1 {
@@ -205,9 +206,20 @@ void Session::on_message_complete() {
 }
 
 void Session::start_h2c_upgrade() {
-  auto next = std::make_unique<h2::Session>(service_, io_, peer_);
   Request& req = exchange_->request;
-  if (!next->accept_upgrade(req.headers.get("http2-settings"), std::move(req))) {
+  const std::string settings(req.headers.get("http2-settings"));
+  std::unique_ptr<net::Session> next;
+  bool ok = false;
+  if (service_.h2.engine == H2Options::Engine::native) {
+    auto s = std::make_unique<h2::NativeSession>(service_, io_, peer_);
+    ok = s->accept_upgrade(settings, std::move(req));
+    next = std::move(s);
+  } else {
+    auto s = std::make_unique<h2::Session>(service_, io_, peer_);
+    ok = s->accept_upgrade(settings, std::move(req));
+    next = std::move(s);
+  }
+  if (!ok) {
     // RFC 9113 §3.2.1 makes HTTP2-Settings mandatory and well-formed.
     exchange_.reset();
     send_error(400, "invalid HTTP2-Settings");

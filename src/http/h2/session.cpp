@@ -17,53 +17,13 @@ constexpr std::size_t kMaxOutputBatch = 512 * 1024;
 // Closed streams kept for reuse (their buffers keep their capacity).
 constexpr std::size_t kMaxSpareStreams = 32;
 
-bool is_connection_specific(std::string_view name) {
-  return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
-         name == "upgrade" || name == "proxy-connection";
-}
-
 nghttp2_nv make_nv(std::string_view name, std::string_view value) {
   return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
                     value.size(), NGHTTP2_NV_FLAG_NONE};  // nghttp2 copies at submit time
 }
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-' || c == '+') return 62;
-    if (c == '_' || c == '/') return 63;
-    return -1;
-  };
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 }  // namespace
-
-std::uint32_t RateCounter::hit() {
-  auto now = std::chrono::steady_clock::now();
-  if (now - window_start_ >= std::chrono::seconds(1)) {
-    window_start_ = now;
-    count_ = 0;
-  }
-  return ++count_;
-}
 
 // One request stream: its exchange, the response body queue nghttp2 pulls
 // from, and the bookkeeping for header-size and body-size limits.

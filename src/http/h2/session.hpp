@@ -17,21 +17,11 @@
 #include <vector>
 
 #include "http/exchange.hpp"
+#include "http/h2/util.hpp"
 #include "http/service.hpp"
 #include "net/session.hpp"
 
 namespace trident::http::h2 {
-
-// Counts events in a sliding one-second window.
-class RateCounter {
- public:
-  // Records one event; returns the count within the current second.
-  std::uint32_t hit();
-
- private:
-  std::chrono::steady_clock::time_point window_start_{};
-  std::uint32_t count_ = 0;
-};
 
 class Session final : public net::Session {
  public:

@@ -1,0 +1,45 @@
+#include "http/h2/util.hpp"
+
+namespace trident::http::h2 {
+
+std::uint32_t RateCounter::hit() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - window_start_ >= std::chrono::seconds(1)) {
+    window_start_ = now;
+    count_ = 0;
+  }
+  return ++count_;
+}
+
+bool is_connection_specific(std::string_view name) {
+  return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
+         name == "upgrade" || name == "proxy-connection";
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-' || c == '+') return 62;
+    if (c == '_' || c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace trident::http::h2
