@@ -17,6 +17,9 @@ constexpr std::uint32_t kMaxFrameSize = 16384;  // we never announce more
 constexpr std::int64_t kMaxWindow = 0x7FFFFFFF;
 // Output bytes produced per take_output call; the rest waits for the flush.
 constexpr std::size_t kMaxOutputBatch = 512 * 1024;
+// Request bytes still taken (checked, dropped) after a complete response,
+// before the client is asked to stop with RST_STREAM NO_ERROR.
+constexpr std::uint64_t kDiscardAllowance = 64 * 1024;
 // Closed streams kept for reuse (their buffers keep their capacity).
 constexpr std::size_t kMaxSpareStreams = 32;
 
@@ -104,6 +107,8 @@ struct NativeSession::Stream final : StreamSink {
     send_window = owner.peer_initial_window_;
     recv_window = owner.service_.h2.initial_window_size;
     unacked = 0;
+    done_at = 0;
+    discarded = 0;
     body_bytes = 0;
     content_length = -1;
     pending.clear();
@@ -122,6 +127,8 @@ struct NativeSession::Stream final : StreamSink {
   bool started = false;
   bool head_request = false;
   bool reset_by_us = false;
+  std::uint32_t done_at = 0;      // tick when the response completed with the request open
+  std::uint64_t discarded = 0;    // request bytes received after that
   std::int64_t send_window = 65535;
   std::int64_t recv_window = 65535;
   std::uint32_t unacked = 0;
@@ -350,7 +357,17 @@ bool NativeSession::on_data(const FrameHeader& h, std::string_view payload) {
     reset_stream(h.stream_id, error::protocol);  // malformed: more than content-length
     return true;
   }
-  if (s->exchange.handler_done() || !s->started) {
+  if (s->local_closed) {
+    // The response is complete: the rest of the request is only checked
+    // (content-length) and dropped. Past a small allowance the client is
+    // asked to stop (RFC 9113 §8.1).
+    return_credit(s, body.size());
+    s->discarded += body.size();
+    if (s->discarded > kDiscardAllowance && !(h.flags & flag::end_stream)) {
+      reset_stream(h.stream_id, error::no_error);
+      return true;
+    }
+  } else if (s->exchange.handler_done() || !s->started) {
     return_credit(s, body.size());
   } else if (s->body_bytes > service_.h1.max_body) {
     return_credit(s, body.size());
@@ -598,6 +615,15 @@ bool NativeSession::on_rst_stream(const FrameHeader& h, std::string_view payload
     s->exchange.abort();
     s->local_closed = s->remote_closed = true;
     reap_pending_ = true;
+  } else {
+    // Closed already (we reset it): the client has now seen that, so what
+    // it sends on the stream from here on is an error, not data in flight.
+    for (auto& z : active_) {
+      if (z->id == h.stream_id) z->reset_by_us = false;
+    }
+    for (ClosedStream& c : recent_closed_) {
+      if (c.id == h.stream_id) c.reset_by_us = false;
+    }
   }
   return true;
 }
@@ -800,9 +826,11 @@ void NativeSession::start_stream(Stream& s) {
 void NativeSession::maybe_close(Stream& s) {
   if (!s.local_closed) return;
   if (!s.remote_closed) {
-    // RFC 9113 §8.1: the response is complete, the request is not: ask the
-    // client to stop sending.
-    reset_stream(s.id, error::no_error);
+    // The response is complete, the request is not. Data already on its way
+    // is still checked (a content-length mismatch is a stream error); the
+    // next tick, or too much of it, ends the stream with RST_STREAM
+    // NO_ERROR (RFC 9113 §8.1).
+    if (s.done_at == 0) s.done_at = now_ + 1;
     return;
   }
   reap_pending_ = true;
@@ -1056,6 +1084,12 @@ void NativeSession::on_tick(std::uint32_t now) {
     last_recv_ = now;
   }
   if (failed_) return;
+  for (std::size_t i = active_.size(); i-- > 0;) {
+    Stream& s = *active_[i];
+    if (s.local_closed && !s.remote_closed && s.done_at != 0 && now > s.done_at) {
+      reset_stream(s.id, error::no_error);
+    }
+  }
   if (o.keepalive_interval > 0) {
     if (ping_outstanding_ && now - ping_sent_ >= o.keepalive_timeout) {
       log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
