@@ -241,7 +241,7 @@ class Server:
         self.proc = None
 
 
-def make_trident(tmp, base, binary, certdir):
+def make_trident(tmp, base, binary, certdir, extra=()):
     ports = {"h1": base, "h2c": base, "tls": base + 1}
     argv = [binary, "serve",
             "--plaintext", "127.0.0.1:%d" % ports["h1"],
@@ -250,9 +250,11 @@ def make_trident(tmp, base, binary, certdir):
             "--workers", "1",
             "--max-connections", "20000",
             "--idle-timeout", "300",
-            "--log-level", "warn"]
-    return Server("trident", tmp, ports, argv,
-                  "h2c (prior knowledge) on the plaintext listener")
+            "--log-level", "warn"] + list(extra)
+    note = "h2c (prior knowledge) on the plaintext listener"
+    if extra:
+        note += "; " + " ".join(extra)
+    return Server("trident", tmp, ports, argv, note)
 
 
 def make_nginx(tmp, base, cert, key):
@@ -376,7 +378,8 @@ def ensure_cert(tmp, binary, base):
 def build_servers(args, tmp):
     certdir, cert, key = ensure_cert(tmp, args.trident, args.base_port)
     makers = {
-        "trident": lambda: make_trident(tmp, args.base_port, args.trident, certdir),
+        "trident": lambda: make_trident(tmp, args.base_port, args.trident, certdir,
+                                        args.trident_arg),
         "nginx": lambda: make_nginx(tmp, args.base_port, cert, key),
         "h2o": lambda: make_h2o(tmp, args.base_port, cert, key),
     }
@@ -815,6 +818,9 @@ def parse_args():
     ap.add_argument("--scenarios", default="a,b,c,d,e")
     ap.add_argument("--servers", default="trident,nginx,h2o")
     ap.add_argument("--trident", default=DEFAULT_TRIDENT, help="trident binary")
+    ap.add_argument("--trident-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for 'trident serve' (repeatable), e.g. "
+                         "--trident-arg=--h2-engine=native")
     ap.add_argument("--base-port", type=int, default=24100,
                     help="ports used: base..base+1 trident, +10..+12 nginx, "
                          "+20..+21 h2o (default 24100; keep it below the "

@@ -1,8 +1,8 @@
 #include "http/h2/hpack.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
-#include <unordered_map>
 
 #include "http/h2/hpack_huffman.hpp"
 
@@ -41,6 +41,31 @@ bool decode_integer(std::string_view in, std::size_t& pos, int prefix_bits, std:
 }
 
 // ---------------------------------------------------------- dynamic table
+
+namespace {
+// Equality of two equally long byte strings; header names and short values
+// (most of them) are compared with two overlapping word loads, no call.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  return std::memcmp(a, b, n) == 0;
+}
+inline bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+}  // namespace
 
 void DynamicTable::evict_oldest() {
   const Entry& e = ring_[head_];
@@ -117,6 +142,23 @@ StaticEntry DynamicTable::get(std::size_t i) const {
   const Entry& e = at(i);
   std::string_view b = bytes_;
   return {b.substr(e.off, e.name_len), b.substr(e.off + e.name_len, e.value_len)};
+}
+
+DynamicTable::Match DynamicTable::find(std::string_view name, std::string_view value) const {
+  Match m;
+  const char* b = bytes_.data();
+  for (std::size_t i = 0; i < count_; ++i) {
+    const Entry& e = at(i);
+    // Lengths first: most entries differ there and cost no memcmp.
+    if (e.name_len != name.size() || !same_bytes(b + e.off, name.data(), name.size())) continue;
+    if (m.name == npos) m.name = i;
+    if (e.value_len == value.size() &&
+        same_bytes(b + e.off + e.name_len, value.data(), value.size())) {
+      m.exact = i;
+      return m;
+    }
+  }
+  return m;
 }
 
 // ---------------------------------------------------------------- decoder
@@ -209,17 +251,20 @@ bool Decoder::next(std::string_view block, std::size_t& pos, bool& is_field, Fie
 
 namespace {
 
-// Static table: name → first index with that name (entries with one name
-// are adjacent).
-const std::unordered_map<std::string_view, std::uint8_t>& static_names() {
-  static const auto map = [] {
-    std::unordered_map<std::string_view, std::uint8_t> m;
-    for (std::size_t i = kStaticTable.size(); i-- > 0;) {
-      m[kStaticTable[i].name] = static_cast<std::uint8_t>(i + 1);
+// Static table entries by name length, for a lookup that compares only
+// names of the right size.
+struct StaticIndex {
+  std::array<std::vector<std::uint8_t>, 32> by_length;  // 1-based indices
+};
+const StaticIndex& static_index() {
+  static const StaticIndex index = [] {
+    StaticIndex x;
+    for (std::size_t i = 0; i < kStaticTable.size(); ++i) {
+      x.by_length[kStaticTable[i].name.size()].push_back(static_cast<std::uint8_t>(i + 1));
     }
-    return m;
+    return x;
   }();
-  return map;
+  return index;
 }
 
 // Fields not worth a table entry: they change from one message to the next.
@@ -273,27 +318,25 @@ void Encoder::string_literal(std::string& out, std::string_view s) {
 void Encoder::add(std::string& out, std::string_view name, std::string_view value,
                   Indexing indexing) {
   std::uint64_t name_index = 0;
-  const auto& names = static_names();
-  if (auto it = names.find(name); it != names.end()) {
-    name_index = it->second;
-    for (std::size_t i = it->second - 1; i < kStaticTable.size() && kStaticTable[i].name == name;
-         ++i) {
-      if (kStaticTable[i].value == value && indexing != Indexing::never) {
-        encode_integer(out, 0x80, 7, i + 1);
+  if (name.size() < 32) {
+    for (std::uint8_t i : static_index().by_length[name.size()]) {
+      const StaticEntry& e = kStaticTable[i - 1];
+      if (!same(e.name, name)) continue;
+      if (name_index == 0) name_index = i;
+      if (indexing != Indexing::never && same(e.value, value)) {
+        encode_integer(out, 0x80, 7, i);
         return;
       }
     }
   }
   if (indexing != Indexing::never) {
-    for (std::size_t i = 0; i < table_.count(); ++i) {
-      const StaticEntry e = table_.get(i);
-      if (e.name.size() != name.size() || e.name != name) continue;
-      const std::uint64_t index = kStaticTable.size() + 1 + i;
-      if (e.value == value) {
-        encode_integer(out, 0x80, 7, index);
-        return;
-      }
-      if (name_index == 0) name_index = index;
+    const DynamicTable::Match m = table_.find(name, value);
+    if (m.exact != DynamicTable::npos) {
+      encode_integer(out, 0x80, 7, kStaticTable.size() + 1 + m.exact);
+      return;
+    }
+    if (name_index == 0 && m.name != DynamicTable::npos) {
+      name_index = kStaticTable.size() + 1 + m.name;
     }
   }
   if (indexing == Indexing::never) {

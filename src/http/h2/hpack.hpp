@@ -44,6 +44,14 @@ class DynamicTable {
   // and `value` may point into this table.
   bool insert(std::string_view name, std::string_view value);
   StaticEntry get(std::size_t i) const;  // 0 = newest; i < count()
+  // The newest entry equal to (name, value), and the newest with that name,
+  // as positions (0 = newest), or npos.
+  struct Match {
+    std::size_t exact = npos;
+    std::size_t name = npos;
+  };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  Match find(std::string_view name, std::string_view value) const;
 
  private:
   struct Entry {

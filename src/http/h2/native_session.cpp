@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"
 
@@ -84,12 +85,9 @@ bool is_tchar_lower(unsigned char c) {
 // RFC 9113 §8.2.1: no NUL, CR or LF anywhere, no leading or trailing
 // whitespace in a value.
 bool valid_value(std::string_view v) {
-  for (unsigned char c : v) {
-    if (c == 0 || c == '\r' || c == '\n') return false;
-  }
-  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
-    return false;
-  return true;
+  if (v.empty()) return true;
+  if (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t') return false;
+  return !ascii::has_cr_lf_nul(v.data(), v.size());
 }
 
 }  // namespace
@@ -127,8 +125,8 @@ struct NativeSession::Stream final : StreamSink {
   bool started = false;
   bool head_request = false;
   bool reset_by_us = false;
-  std::uint32_t done_at = 0;      // tick when the response completed with the request open
-  std::uint64_t discarded = 0;    // request bytes received after that
+  std::uint32_t done_at = 0;    // tick when the response completed with the request open
+  std::uint64_t discarded = 0;  // request bytes received after that
   std::int64_t send_window = 65535;
   std::int64_t recv_window = 65535;
   std::uint32_t unacked = 0;
