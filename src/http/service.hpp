@@ -17,7 +17,7 @@ struct H2Options {
   // Which HTTP/2 implementation serves connections: nghttp2, or trident's
   // own framing and HPACK (h2/native_session).
   enum class Engine { nghttp2, native };
-  Engine engine = Engine::nghttp2;
+  Engine engine = Engine::native;
   std::uint32_t max_concurrent_streams = 128;
   std::uint32_t initial_window_size = 1u << 20;  // per stream; 64 KiB is slow on fast links
   std::uint32_t connection_window_size = 8u << 20;

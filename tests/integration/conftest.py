@@ -44,6 +44,11 @@ class Server:
             args += ["--listen", f"127.0.0.1:{self.tls_port}"]
         else:
             args += ["--no-tls"]
+        # TRIDENT_H2_ENGINE runs the suite against one HTTP/2 engine (the
+        # default is native; nghttp2 stays selectable and tested).
+        engine = os.environ.get("TRIDENT_H2_ENGINE")
+        if engine and not any(str(a).startswith("--h2-engine") for a in extra_args):
+            args += ["--h2-engine", engine]
         args += list(extra_args)
         self.log_path = tmp_path / "server.log"
         self.log = open(self.log_path, "wb")

@@ -421,15 +421,18 @@ def test_continuation_interleaved_with_other_frame(server):
 LONG = "/stream?n=2&interval_ms=300"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known deviation: nghttp2 (1.52) hard-codes exceeding the *acknowledged* "
-    "SETTINGS_MAX_CONCURRENT_STREAMS as a connection error (GOAWAY PROTOCOL_ERROR); "
-    "RFC 9113 §5.1.2 asks for a stream error. Strict: fixing it makes this fail loudly."))
-def test_max_concurrent_streams_after_ack(make_server):
+@pytest.mark.parametrize("engine", [
+    "native",
+    pytest.param("nghttp2", marks=pytest.mark.xfail(strict=True, reason=(
+        "known deviation: nghttp2 (1.52) hard-codes exceeding the *acknowledged* "
+        "SETTINGS_MAX_CONCURRENT_STREAMS as a connection error (GOAWAY PROTOCOL_ERROR); "
+        "RFC 9113 §5.1.2 asks for a stream error. Strict: fixing it makes this fail loudly."))),
+])
+def test_max_concurrent_streams_after_ack(make_server, engine):
     """The client has acknowledged SETTINGS_MAX_CONCURRENT_STREAMS=4 and opens
     6 streams at once: streams 1-7 are served, 9 and 11 are refused with a
     stream error (RFC 9113 §5.1.2: PROTOCOL_ERROR or REFUSED_STREAM)."""
-    s = make_server("--h2-max-concurrent-streams", "4", tls=False)
+    s = make_server("--h2-max-concurrent-streams", "4", "--h2-engine", engine, tls=False)
     with RawH2(s.port, timeout=10) as h:
         h.read(timeout=5, until=lambda f: f.type == SETTINGS and not f.flags & 1)
         settings = [f for f in h.frames if f.type == SETTINGS and not f.flags & 1][0]

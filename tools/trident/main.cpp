@@ -44,7 +44,7 @@ struct ServeFlags {
   std::uint32_t h2_max_streams = 128, h2_window = 1u << 20, h2_max_header_list = 64 * 1024;
   std::uint32_t h2_max_resets = 200;
   trident::http::H2Options h2_defaults;
-  std::string h2_engine = "nghttp2";
+  std::string h2_engine = "native";
   std::string log_level = "info";
   trident::ws::Settings ws;
   long ws_ping_interval = 30, ws_idle_timeout = 0;
