@@ -18,6 +18,9 @@ constexpr std::uint32_t kMaxFrameSize = 16384;  // we never announce more
 constexpr std::int64_t kMaxWindow = 0x7FFFFFFF;
 // Output bytes produced per take_output call; the rest waits for the flush.
 constexpr std::size_t kMaxOutputBatch = 512 * 1024;
+// Output (frames queued plus taken but not yet written) above which no more
+// input is read.
+constexpr std::size_t kMaxQueuedOutput = 1024 * 1024;
 // Request bytes still taken (checked, dropped) after a complete response,
 // before the client is asked to stop with RST_STREAM NO_ERROR.
 constexpr std::uint64_t kDiscardAllowance = 64 * 1024;
@@ -1023,7 +1026,9 @@ void NativeSession::on_wake() {
 }
 
 bool NativeSession::wants_input() const {
-  return !failed_;
+  // A client that sends requests but does not read the answers is held back
+  // by TCP once this much output waits, instead of growing our buffers.
+  return !failed_ && out_.size() + in_flight_ < kMaxQueuedOutput;
 }
 
 bool NativeSession::should_close() const {

@@ -126,7 +126,7 @@ class NativeSession final : public net::Session {
     std::uint32_t id = 0;
     bool reset_by_us = false;
   };
-  std::array<ClosedStream, 64> recent_closed_{};  // ring
+  std::array<ClosedStream, 16> recent_closed_{};  // ring
   std::size_t recent_next_ = 0;
   bool reap_pending_ = false;
   std::size_t next_data_ = 0;  // round-robin position for DATA
