@@ -324,9 +324,11 @@ void Connection::wake() {
   }
   if (wake_posted_) return;
   wake_posted_ = true;
-  asio::post(worker_.loop().io(), [self = shared_from_this()] {
-    self->wake_posted_ = false;
-    self->run(true);
+  // Runs before any deletion posted later (handlers run in order), and a
+  // closed connection posts no wake: `this` is alive when it runs.
+  asio::post(worker_.loop().io(), [this] {
+    wake_posted_ = false;
+    run(true);
   });
 }
 
@@ -420,7 +422,6 @@ void Connection::check_timeouts(std::uint32_t now) {
 void Connection::close() {
   if (closed_) return;
   closed_ = true;
-  auto self = shared_from_this();  // the worker may hold the last reference
   if (session_) session_->on_peer_closed();
   session_.reset();
   next_session_.reset();

@@ -25,9 +25,10 @@ class Worker;
 using SessionFactory =
     std::function<std::unique_ptr<Session>(SessionIo&, const PeerInfo&, Protocol)>;
 
-class Connection final : public SessionIo,
-                         public Poller::Handler,
-                         public std::enable_shared_from_this<Connection> {
+// Owned by its Worker (an intrusive list: no map node, no shared_ptr per
+// connection). Deletion is deferred to a later loop turn (Worker::remove), so
+// a handler running now, or a wake posted earlier, still finds it alive.
+class Connection final : public SessionIo, public Poller::Handler {
  public:
   // Takes ownership of `fd`, a connected non-blocking socket.
   Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only);
@@ -105,6 +106,11 @@ class Connection final : public SessionIo,
   bool memory_released_ = false;  // idle buffers dropped; reset by new activity
   bool lingering_ = false;
   bool closed_ = false;
+
+  // The worker's list of connections.
+  Connection* prev_ = nullptr;
+  Connection* next_ = nullptr;
+  friend class Worker;
 };
 
 }  // namespace trident::net

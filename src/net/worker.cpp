@@ -22,7 +22,10 @@ Worker::Worker(const ServerOptions& options, SessionFactory factory, std::size_t
       busy_workers_(busy_workers) {}
 
 Worker::~Worker() {
-  connections_.clear();
+  while (Connection* c = connections_) {
+    connections_ = c->next_;
+    delete c;
+  }
 }
 
 void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
@@ -60,14 +63,16 @@ void Worker::accept_all(Acceptor& a) {
         log::warn(std::string("accept: ") + strerror(errno));
       return;  // EMFILE etc.: the next connection attempt raises a new edge
     }
-    if (connections_.size() >= max_connections_) {
+    if (connection_count_ >= max_connections_) {
       ::close(fd);  // over the limit: refuse rather than degrade everyone
       continue;
     }
-    auto conn = std::make_shared<Connection>(*this, fd, a.tls, a.h2_only);
-    Connection* raw = conn.get();
-    connections_.emplace(raw, std::move(conn));
-    raw->start();
+    auto* conn = new Connection(*this, fd, a.tls, a.h2_only);
+    conn->next_ = connections_;
+    if (connections_) connections_->prev_ = conn;
+    connections_ = conn;
+    ++connection_count_;
+    conn->start();
   }
 }
 
@@ -78,24 +83,28 @@ void Worker::tick() {
     ++now_;
     for (auto& c : snapshot()) c->check_timeouts(now_);
     if (shutting_down_) drain_step();
-    if (!(shutting_down_ && connections_.empty())) tick();
+    if (!(shutting_down_ && connection_count_ == 0)) tick();
   });
 }
 
-std::vector<std::shared_ptr<Connection>> Worker::snapshot() const {
-  std::vector<std::shared_ptr<Connection>> out;
-  out.reserve(connections_.size());
-  for (const auto& [raw, conn] : connections_) out.push_back(conn);
+std::vector<Connection*> Worker::snapshot() const {
+  std::vector<Connection*> out;
+  out.reserve(connection_count_);
+  for (Connection* c = connections_; c; c = c->next_) out.push_back(c);
   return out;
 }
 
 void Worker::remove(Connection* c) {
-  auto it = connections_.find(c);
-  if (it == connections_.end()) return;
-  // Keep the object alive until the current handler returns.
-  asio::post(loop_.io(), [conn = std::move(it->second)] {});
-  connections_.erase(it);
-  if (shutting_down_ && connections_.empty()) {
+  if (!c->prev_ && connections_ != c) return;  // not (or no longer) listed
+  if (c->prev_) c->prev_->next_ = c->next_;
+  if (c->next_) c->next_->prev_ = c->prev_;
+  if (connections_ == c) connections_ = c->next_;
+  c->prev_ = c->next_ = nullptr;
+  --connection_count_;
+  // Deleted on a later turn, once the current handler has returned (or with
+  // the loop, if that turn never comes).
+  asio::post(loop_.io(), [owned = std::unique_ptr<Connection>(c)] {});
+  if (shutting_down_ && connection_count_ == 0) {
     if (counted_busy_) {
       counted_busy_ = false;
       busy_workers_.fetch_sub(1);
@@ -122,8 +131,8 @@ void Worker::begin_shutdown() {
 
 void Worker::drain_step() {
   bool busy = false;
-  for (auto& [raw, conn] : connections_) {
-    if (conn->busy()) {
+  for (Connection* c = connections_; c; c = c->next_) {
+    if (c->busy()) {
       busy = true;
       break;
     }
@@ -139,7 +148,7 @@ void Worker::drain_step() {
   if (busy_workers_.load() == 0) {
     for (auto& c : snapshot()) c->close_if_idle();
   }
-  if (connections_.empty()) finish();
+  if (connection_count_ == 0) finish();
 }
 
 void Worker::finish() {

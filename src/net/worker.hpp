@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/loop.hpp"
@@ -46,7 +45,7 @@ class Worker {
   Poller& poller() { return poller_; }
   Loop& loop() { return loop_; }
   void remove(Connection* c);
-  std::size_t connection_count() const { return connections_.size(); }
+  std::size_t connection_count() const { return connection_count_; }
 
  private:
   // A listening socket, bound by Asio, accepted from by the poller.
@@ -61,9 +60,9 @@ class Worker {
   };
   void accept_all(Acceptor& a);
   void tick();
-  // The current connections, kept alive while the caller visits them (a
-  // visit may close one and remove it from connections_).
-  std::vector<std::shared_ptr<Connection>> snapshot() const;
+  // The current connections. A visit may close one: it stays allocated
+  // until a later loop turn, so every pointer stays valid during the visit.
+  std::vector<Connection*> snapshot() const;
   void finish();  // shutdown complete: let the loop run out of work
   void
   drain_step();  // during a drain: report busy/quiet, close idle connections when all are quiet
@@ -74,7 +73,8 @@ class Worker {
   Loop loop_;
   Poller poller_{loop_.io()};
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
-  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
+  Connection* connections_ = nullptr;  // intrusive list (Connection::prev_/next_)
+  std::size_t connection_count_ = 0;
   asio::steady_timer ticker_;
   std::uint32_t now_ = 0;
   std::string scratch_;
