@@ -131,7 +131,9 @@ Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& tr
 
 Socket::~Socket() {
   on_transport_closed();
-  for (const auto& t : topics_) Hub::instance().unsubscribe(*this, t);
+  if (extra_) {
+    for (const auto& t : extra_->topics) Hub::instance().unsubscribe(*this, t);
+  }
   SocketList::mine().remove(this);
   count(Counter::connections, -1);
   if (deflate_) Hub::instance().deflate_socket_opened(-1);
@@ -152,7 +154,7 @@ std::size_t Socket::feed(std::span<char> data) {
     fail(static_cast<std::uint16_t>(parser_.error()), parser_.error_reason());
   }
   // A single-piece message still pointing into `data` must survive the call.
-  if (msg_pieces_ == 1 && msg_buf_.empty() && parser_.in_message()) msg_buf_.assign(msg_view_);
+  if (msg_pieces_ == 1 && msg_buf_empty() && parser_.in_message()) extra().msg_buf.assign(msg_view_);
   if (parser_.closed() || state_ == State::finished) return data.size();
   return n;
 }
@@ -161,25 +163,26 @@ void Socket::on_message_begin(Opcode opcode, bool compressed) {
   msg_opcode_ = opcode;
   msg_compressed_ = compressed;
   msg_pieces_ = 0;
-  msg_buf_.clear();
+  if (extra_) extra_->msg_buf.clear();
 }
 
 void Socket::on_data(std::string_view data) {
   if (msg_pieces_ == 0) {
     msg_view_ = data;
   } else {
-    if (msg_pieces_ == 1 && msg_buf_.empty()) msg_buf_.assign(msg_view_);
-    msg_buf_.append(data);
+    std::string& buf = extra().msg_buf;
+    if (msg_pieces_ == 1 && buf.empty()) buf.assign(msg_view_);
+    buf.append(data);
   }
   ++msg_pieces_;
 }
 
 void Socket::on_message_end() {
   std::string_view message;
-  if (msg_pieces_ == 1 && msg_buf_.empty()) {
+  if (msg_pieces_ == 1 && msg_buf_empty()) {
     message = msg_view_;
   } else if (msg_pieces_ >= 1) {
-    message = msg_buf_;
+    message = extra().msg_buf;
   }
   msg_pieces_ = 0;
   if (msg_compressed_) {
@@ -199,7 +202,7 @@ void Socket::on_message_end() {
     message = plain;
   }
   deliver_message(message, msg_opcode_);
-  if (msg_buf_.capacity() > kKeepBufferBytes) std::string().swap(msg_buf_);
+  if (extra_ && extra_->msg_buf.capacity() > kKeepBufferBytes) std::string().swap(extra_->msg_buf);
 }
 
 void Socket::on_whole_message(Opcode opcode, std::string_view data) {
@@ -232,7 +235,7 @@ void Socket::on_close(std::uint16_t code, std::string_view reason) {
 // ---------------------------------------------------------------- output
 
 std::string& Socket::own_tail_slow() {
-  if (queue_.empty()) {
+  if (queue_empty()) {
     if (out_.capacity() < kMinOutputBuffer) {
       // A recycled buffer, or one big enough for a burst of small frames:
       // growing a string frame by frame costs several reallocations.
@@ -241,8 +244,9 @@ std::string& Socket::own_tail_slow() {
     }
     return out_;
   }
-  if (queue_.back().shared) queue_.push_back({});
-  return queue_.back().own;
+  std::vector<Segment>& queue = extra_->queue;
+  if (queue.back().shared) queue.push_back({});
+  return queue.back().own;
 }
 
 void Socket::queue_close(std::uint16_t code, std::string_view reason) {
@@ -338,7 +342,7 @@ void Socket::deliver(const Prepared& message) {
   const auto& frame = deflate_ && message.compressed ? message.compressed : message.plain;
   if (over_backlog(frame->size())) return slow_consumer();
   count(Counter::messages_out);
-  queue_.push_back({frame, {}});
+  extra().queue.push_back({frame, {}});
   queued_ += frame->size();
   notify();
 }
@@ -347,18 +351,19 @@ void Socket::slow_consumer() {
   count(Counter::slow_consumer_closes);
   // Drop what is queued so the close frame is next, except a buffer already
   // partly sent: the frame it ends in must be completed.
+  std::vector<Segment>* queue = extra_ ? &extra_->queue : nullptr;
   if (head_off_ > 0 && !out_.empty()) {
-    queue_.clear();
-  } else if (head_off_ > 0 && !queue_.empty()) {
-    queue_.erase(queue_.begin() + 1, queue_.end());
+    if (queue) queue->clear();
+  } else if (head_off_ > 0 && queue && !queue->empty()) {
+    queue->erase(queue->begin() + 1, queue->end());
   } else {
     out_.clear();
-    queue_.clear();
+    if (queue) queue->clear();
   }
   queued_ = 0;
   if (!out_.empty()) queued_ = out_.size() - head_off_;
-  if (!queue_.empty()) {
-    const Segment& s = queue_.front();
+  if (queue && !queue->empty()) {
+    const Segment& s = queue->front();
     queued_ += (s.shared ? s.shared->size() : s.own.size()) - (out_.empty() ? head_off_ : 0);
   }
   fail(close_code::policy_violation, "slow consumer");
@@ -380,10 +385,11 @@ void Socket::take_output(std::string& out) {
     in_flight_ += n;
     return;
   }
-  if (!queue_.empty() && !queue_.front().shared) {
-    std::size_t n = queue_.front().own.size();
-    out.append(queue_.front().own);
-    queue_.erase(queue_.begin());
+  if (!queue_empty() && !extra_->queue.front().shared) {
+    std::vector<Segment>& queue = extra_->queue;
+    std::size_t n = queue.front().own.size();
+    out.append(queue.front().own);
+    queue.erase(queue.begin());
     queued_ -= n;
     in_flight_ += n;
   }
@@ -397,8 +403,11 @@ std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
     off = 0;
   };
   if (!out_.empty()) add(out_);
-  for (std::size_t i = 0; i < queue_.size() && k < max; ++i) {
-    add(queue_[i].shared ? *queue_[i].shared : queue_[i].own);
+  if (extra_) {
+    const std::vector<Segment>& queue = extra_->queue;
+    for (std::size_t i = 0; i < queue.size() && k < max; ++i) {
+      add(queue[i].shared ? *queue[i].shared : queue[i].own);
+    }
   }
   return k;
 }
@@ -416,8 +425,9 @@ void Socket::consume_output(std::size_t n) {
     out_.clear();
     BufferFreeList::give(out_);
   }
-  while (n > 0 && !queue_.empty()) {
-    const Segment& s = queue_.front();
+  while (n > 0 && !queue_empty()) {
+    std::vector<Segment>& queue = extra_->queue;
+    const Segment& s = queue.front();
     std::size_t avail = (s.shared ? s.shared->size() : s.own.size()) - head_off_;
     if (n < avail) {
       head_off_ += n;
@@ -425,14 +435,15 @@ void Socket::consume_output(std::size_t n) {
     }
     n -= avail;
     head_off_ = 0;
-    queue_.erase(queue_.begin());
+    queue.erase(queue.begin());
   }
 }
 
 std::shared_ptr<const std::string> Socket::take_shared() {
-  if (!out_.empty() || queue_.empty() || !queue_.front().shared) return nullptr;
-  auto s = std::move(queue_.front().shared);
-  queue_.erase(queue_.begin());
+  if (!out_.empty() || queue_empty() || !extra_->queue.front().shared) return nullptr;
+  std::vector<Segment>& queue = extra_->queue;
+  auto s = std::move(queue.front().shared);
+  queue.erase(queue.begin());
   queued_ -= s->size();
   in_flight_ += s->size();
   return s;
@@ -459,7 +470,7 @@ void Socket::close(std::uint16_t code, std::string_view reason) {
   state_ = State::closing;
   closing_since_ = tick_now();
   close_code_ = code;
-  close_reason_.assign(reason);
+  extra().close_reason.assign(reason);
   if (!feeding_) notify();
 }
 
@@ -473,7 +484,7 @@ void Socket::fail(std::uint16_t code, std::string_view reason) {
 void Socket::finish(std::uint16_t code, std::string_view reason) {
   if (state_ != State::closing || close_code_ == close_code::abnormal) {
     close_code_ = code;
-    close_reason_.assign(reason);
+    extra().close_reason.assign(reason);
   }
   state_ = State::finished;
   closing_since_ = tick_now();
@@ -486,7 +497,10 @@ void Socket::on_transport_closed() {
   }
   if (close_reported_) return;
   close_reported_ = true;
-  if (endpoint_.on_close) endpoint_.on_close(*this, close_code_, close_reason_);
+  if (endpoint_.on_close) {
+    endpoint_.on_close(*this, close_code_,
+                       extra_ ? std::string_view(extra_->close_reason) : std::string_view());
+  }
 }
 
 void Socket::tick(std::uint32_t now) {
@@ -526,23 +540,35 @@ void Socket::tick(std::uint32_t now) {
 }
 
 void Socket::release_memory() {
-  if (!parser_.in_message()) std::string().swap(msg_buf_);
+  if (extra_ && !parser_.in_message()) {
+    std::string().swap(extra_->msg_buf);
+    // Nothing queued, subscribed or closing: the whole block goes.
+    if (state_ == State::open && extra_->queue.empty() && extra_->topics.empty()) extra_.reset();
+  }
   BufferFreeList::give(out_);
 }
 
+const std::vector<std::string>& Socket::topics() const {
+  static const std::vector<std::string> none;
+  return extra_ ? extra_->topics : none;
+}
+
 void Socket::subscribe(std::string_view topic) {
-  for (const auto& t : topics_) {
+  std::vector<std::string>& topics = extra().topics;
+  for (const auto& t : topics) {
     if (t == topic) return;
   }
-  topics_.emplace_back(topic);
+  topics.emplace_back(topic);
   Hub::instance().subscribe(*this, topic);
 }
 
 void Socket::unsubscribe(std::string_view topic) {
-  for (std::size_t i = 0; i < topics_.size(); ++i) {
-    if (topics_[i] == topic) {
+  if (!extra_) return;
+  std::vector<std::string>& topics = extra_->topics;
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    if (topics[i] == topic) {
       Hub::instance().unsubscribe(*this, topic);
-      topics_.erase(topics_.begin() + static_cast<std::ptrdiff_t>(i));
+      topics.erase(topics.begin() + static_cast<std::ptrdiff_t>(i));
       return;
     }
   }

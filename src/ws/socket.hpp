@@ -79,7 +79,7 @@ class Socket final : private FrameListener {
   void close(std::uint16_t code = close_code::normal, std::string_view reason = {});
   void subscribe(std::string_view topic);
   void unsubscribe(std::string_view topic);
-  const std::vector<std::string>& topics() const { return topics_; }
+  const std::vector<std::string>& topics() const;
 
   std::size_t buffered() const { return queued_ + in_flight_; }
   bool is_open() const { return state_ == State::open; }
@@ -132,7 +132,7 @@ class Socket final : private FrameListener {
 
   // Where the next owned bytes go, in order: out_ unless a shared frame waits.
   std::string& own_tail() {
-    if (queue_.empty() && out_.capacity() >= kMinOutputBuffer) return out_;
+    if ((!extra_ || extra_->queue.empty()) && out_.capacity() >= kMinOutputBuffer) return out_;
     return own_tail_slow();
   }
   std::string& own_tail_slow();
@@ -168,29 +168,41 @@ class Socket final : private FrameListener {
   bool msg_compressed_ = false;
   std::uint32_t msg_pieces_ = 0;
   std::string_view msg_view_;  // the only piece so far, still in the input buffer
-  std::string msg_buf_;        // pieces copied together
 
   // Output, in order: `out_` while nothing shared waits; after a shared
-  // segment, owned bytes queue behind it in `queue_`.
+  // segment, owned bytes queue behind it in Extra::queue.
   struct Segment {
     std::shared_ptr<const std::string> shared;
     std::string own;
   };
   std::string out_;
-  std::vector<Segment> queue_;
-  std::size_t queued_ = 0;     // bytes in out_ and queue_ (after head_off_)
+  // What most sockets never need, or need only for a while: allocated on
+  // first use and dropped again when idle (release_memory), so an idle
+  // socket is not paying for it.
+  struct Extra {
+    std::vector<Segment> queue;      // output behind a shared (pub/sub) frame
+    std::vector<std::string> topics;
+    std::string msg_buf;             // message pieces copied together
+    std::string close_reason;
+  };
+  std::unique_ptr<Extra> extra_;
+  Extra& extra() {
+    if (!extra_) extra_ = std::make_unique<Extra>();
+    return *extra_;
+  }
+  bool queue_empty() const { return !extra_ || extra_->queue.empty(); }
+  bool msg_buf_empty() const { return !extra_ || extra_->msg_buf.empty(); }
+  std::size_t queued_ = 0;     // bytes in out_ and the queue (after head_off_)
   std::size_t head_off_ = 0;   // bytes of the first buffer already sent (peek/consume)
   std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
 
-  std::vector<std::string> topics_;
 
   // Seconds (tick clock) of the last ping sent, data message received, and
   // close begun.
   std::uint32_t last_ping_ = 0;
   std::uint32_t last_message_ = 0;
   std::uint32_t closing_since_ = 0;
-  std::uint16_t close_code_ = 0;  // reported to on_close
-  std::string close_reason_;
+  std::uint16_t close_code_ = 0;  // reported to on_close (reason in Extra)
 
   // Sockets of this thread, for the once-a-second tick.
   Socket* prev_ = nullptr;
