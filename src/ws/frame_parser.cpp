@@ -130,7 +130,8 @@ std::size_t FrameParser::feed_header(const char* data, std::size_t size) {
   }
   std::size_t taken = 0;
   for (;;) {
-    const std::size_t take = std::min(header_need_ - header_len_, size - taken);
+    const std::size_t take =
+        std::min<std::size_t>(std::size_t{header_need_} - header_len_, size - taken);
     std::memcpy(header_.data() + header_len_, data + taken, take);
     header_len_ += take;
     taken += take;

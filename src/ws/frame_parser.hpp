@@ -178,16 +178,16 @@ class FrameParser {
 
   // Current frame.
   std::array<unsigned char, 14> header_{};
-  std::size_t header_len_ = 0;   // bytes collected
-  std::size_t header_need_ = 2;  // bytes to collect before the next check
+  std::uint8_t header_len_ = 0;   // bytes collected
+  std::uint8_t header_need_ = 2;  // bytes to collect before the next check
   HeaderStage header_stage_ = HeaderStage::base;
-  std::size_t length_bytes_ = 0;  // extended payload length: 0, 2 or 8 bytes
+  std::uint8_t length_bytes_ = 0;  // extended payload length: 0, 2 or 8 bytes
   bool fin_ = false;
   Opcode opcode_ = Opcode::continuation;
   bool masked_ = false;
   bool compressed_ = false;  // RSV1
   MaskKey key_{};
-  std::size_t key_offset_ = 0;   // position within the key of the next payload byte
+  std::uint8_t key_offset_ = 0;   // position within the key of the next payload byte
   std::uint64_t remaining_ = 0;  // payload bytes still to come
 
   // Current data message.
@@ -197,7 +197,7 @@ class FrameParser {
   Utf8Validator utf8_;
 
   std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
-  std::size_t control_len_ = 0;
+  std::uint8_t control_len_ = 0;  // at most 125
 };
 
 }  // namespace trident::ws
