@@ -324,12 +324,12 @@ void Connection::wake() {
   }
   if (wake_posted_) return;
   wake_posted_ = true;
-  // Runs before any deletion posted later (handlers run in order), and a
-  // closed connection posts no wake: `this` is alive when it runs.
-  asio::post(worker_.loop().io(), [this] {
-    wake_posted_ = false;
-    run(true);
-  });
+  worker_.schedule_wake(this);
+}
+
+void Connection::on_wake_due() {
+  wake_posted_ = false;
+  run(true);
 }
 
 void Connection::switch_session(std::unique_ptr<Session> next) {

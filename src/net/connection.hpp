@@ -43,6 +43,8 @@ class Connection final : public SessionIo, public Poller::Handler {
   void close();  // now
   // Called by the worker once per tick (seconds since the worker started).
   void check_timeouts(std::uint32_t now);
+  // A wake() scheduled on the worker is due.
+  void on_wake_due();
 
   // Poller::Handler
   void on_events(std::uint32_t events) override;

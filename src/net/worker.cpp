@@ -87,6 +87,18 @@ void Worker::tick() {
   });
 }
 
+void Worker::schedule_wake(Connection* c) {
+  wakes_.push_back(c);
+  if (wakes_posted_) return;
+  wakes_posted_ = true;
+  asio::post(loop_.io(), [this] {
+    wakes_posted_ = false;
+    waking_.swap(wakes_);
+    for (Connection* due : waking_) due->on_wake_due();
+    waking_.clear();
+  });
+}
+
 std::vector<Connection*> Worker::snapshot() const {
   std::vector<Connection*> out;
   out.reserve(connection_count_);

@@ -45,6 +45,11 @@ class Worker {
   Poller& poller() { return poller_; }
   Loop& loop() { return loop_; }
   void remove(Connection* c);
+  // Runs c->on_wake_due() on a later turn. Wakes are batched: one posted
+  // task runs every wake scheduled before it (a pub/sub publish wakes
+  // thousands of connections at once). Handlers run in order and a closed
+  // connection schedules nothing, so a due connection is still allocated.
+  void schedule_wake(Connection* c);
   std::size_t connection_count() const { return connection_count_; }
 
  private:
@@ -74,6 +79,9 @@ class Worker {
   Poller poller_{loop_.io()};
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   Connection* connections_ = nullptr;  // intrusive list (Connection::prev_/next_)
+  std::vector<Connection*> wakes_;     // scheduled, not yet run
+  std::vector<Connection*> waking_;    // being run (kept for its capacity)
+  bool wakes_posted_ = false;
   std::size_t connection_count_ = 0;
   asio::steady_timer ticker_;
   std::uint32_t now_ = 0;

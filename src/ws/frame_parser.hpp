@@ -187,7 +187,7 @@ class FrameParser {
   bool masked_ = false;
   bool compressed_ = false;  // RSV1
   MaskKey key_{};
-  std::uint8_t key_offset_ = 0;   // position within the key of the next payload byte
+  std::uint8_t key_offset_ = 0;  // position within the key of the next payload byte
   std::uint64_t remaining_ = 0;  // payload bytes still to come
 
   // Current data message.
@@ -197,7 +197,7 @@ class FrameParser {
   Utf8Validator utf8_;
 
   std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
-  std::uint8_t control_len_ = 0;  // at most 125
+  std::uint8_t control_len_ = 0;     // at most 125
 };
 
 }  // namespace trident::ws

@@ -154,7 +154,8 @@ std::size_t Socket::feed(std::span<char> data) {
     fail(static_cast<std::uint16_t>(parser_.error()), parser_.error_reason());
   }
   // A single-piece message still pointing into `data` must survive the call.
-  if (msg_pieces_ == 1 && msg_buf_empty() && parser_.in_message()) extra().msg_buf.assign(msg_view_);
+  if (msg_pieces_ == 1 && msg_buf_empty() && parser_.in_message())
+    extra().msg_buf.assign(msg_view_);
   if (parser_.closed() || state_ == State::finished) return data.size();
   return n;
 }
@@ -244,7 +245,7 @@ std::string& Socket::own_tail_slow() {
     }
     return out_;
   }
-  std::vector<Segment>& queue = extra_->queue;
+  SegmentQueue& queue = extra_->queue;
   if (queue.back().shared) queue.push_back({});
   return queue.back().own;
 }
@@ -351,11 +352,11 @@ void Socket::slow_consumer() {
   count(Counter::slow_consumer_closes);
   // Drop what is queued so the close frame is next, except a buffer already
   // partly sent: the frame it ends in must be completed.
-  std::vector<Segment>* queue = extra_ ? &extra_->queue : nullptr;
+  SegmentQueue* queue = extra_ ? &extra_->queue : nullptr;
   if (head_off_ > 0 && !out_.empty()) {
     if (queue) queue->clear();
   } else if (head_off_ > 0 && queue && !queue->empty()) {
-    queue->erase(queue->begin() + 1, queue->end());
+    queue->truncate(1);
   } else {
     out_.clear();
     if (queue) queue->clear();
@@ -386,10 +387,10 @@ void Socket::take_output(std::string& out) {
     return;
   }
   if (!queue_empty() && !extra_->queue.front().shared) {
-    std::vector<Segment>& queue = extra_->queue;
+    SegmentQueue& queue = extra_->queue;
     std::size_t n = queue.front().own.size();
     out.append(queue.front().own);
-    queue.erase(queue.begin());
+    queue.pop_front();
     queued_ -= n;
     in_flight_ += n;
   }
@@ -404,7 +405,7 @@ std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
   };
   if (!out_.empty()) add(out_);
   if (extra_) {
-    const std::vector<Segment>& queue = extra_->queue;
+    const SegmentQueue& queue = extra_->queue;
     for (std::size_t i = 0; i < queue.size() && k < max; ++i) {
       add(queue[i].shared ? *queue[i].shared : queue[i].own);
     }
@@ -426,7 +427,7 @@ void Socket::consume_output(std::size_t n) {
     BufferFreeList::give(out_);
   }
   while (n > 0 && !queue_empty()) {
-    std::vector<Segment>& queue = extra_->queue;
+    SegmentQueue& queue = extra_->queue;
     const Segment& s = queue.front();
     std::size_t avail = (s.shared ? s.shared->size() : s.own.size()) - head_off_;
     if (n < avail) {
@@ -435,15 +436,15 @@ void Socket::consume_output(std::size_t n) {
     }
     n -= avail;
     head_off_ = 0;
-    queue.erase(queue.begin());
+    queue.pop_front();
   }
 }
 
 std::shared_ptr<const std::string> Socket::take_shared() {
   if (!out_.empty() || queue_empty() || !extra_->queue.front().shared) return nullptr;
-  std::vector<Segment>& queue = extra_->queue;
+  SegmentQueue& queue = extra_->queue;
   auto s = std::move(queue.front().shared);
-  queue.erase(queue.begin());
+  queue.pop_front();
   queued_ -= s->size();
   in_flight_ += s->size();
   return s;

@@ -175,14 +175,45 @@ class Socket final : private FrameListener {
     std::shared_ptr<const std::string> shared;
     std::string own;
   };
+  // Segments in order. Taking from the front moves an index, not the rest
+  // of the queue (a subscriber may have many shared frames queued).
+  class SegmentQueue {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    std::size_t size() const { return items_.size() - head_; }
+    Segment& front() { return items_[head_]; }
+    const Segment& operator[](std::size_t i) const { return items_[head_ + i]; }
+    Segment& back() { return items_.back(); }
+    void push_back(Segment s) { items_.push_back(std::move(s)); }
+    void pop_front() {
+      items_[head_] = Segment{};  // drop the frame reference now
+      if (++head_ == items_.size()) {
+        clear();
+      } else if (head_ >= 32 && 2 * head_ >= items_.size()) {
+        // A queue that never runs dry: drop the dead prefix now and then
+        // (amortized constant per segment).
+        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+    }
+    void truncate(std::size_t n) { items_.resize(head_ + std::min(n, size())); }
+    void clear() {
+      items_.clear();
+      head_ = 0;
+    }
+
+   private:
+    std::vector<Segment> items_;
+    std::size_t head_ = 0;
+  };
   std::string out_;
   // What most sockets never need, or need only for a while: allocated on
   // first use and dropped again when idle (release_memory), so an idle
   // socket is not paying for it.
   struct Extra {
-    std::vector<Segment> queue;      // output behind a shared (pub/sub) frame
+    SegmentQueue queue;  // output behind a shared (pub/sub) frame
     std::vector<std::string> topics;
-    std::string msg_buf;             // message pieces copied together
+    std::string msg_buf;  // message pieces copied together
     std::string close_reason;
   };
   std::unique_ptr<Extra> extra_;
@@ -195,7 +226,6 @@ class Socket final : private FrameListener {
   std::size_t queued_ = 0;     // bytes in out_ and the queue (after head_off_)
   std::size_t head_off_ = 0;   // bytes of the first buffer already sent (peek/consume)
   std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
-
 
   // Seconds (tick clock) of the last ping sent, data message received, and
   // close begun.
