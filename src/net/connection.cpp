@@ -25,6 +25,9 @@ constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr std::uint32_t kLingerSeconds = 2;
 // Reads per readable event before yielding to other connections.
 constexpr int kMaxReadsPerEvent = 4;
+// Unconsumed input up to this size is moved in front of the next read
+// (see read_some); more stays in the connection's buffer.
+constexpr std::size_t kMaxCarry = 16 * 1024;
 }  // namespace
 
 Connection::Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only)
@@ -152,7 +155,14 @@ Connection::IoResult Connection::transport_write(const char* buf, std::size_t le
 
 bool Connection::read_some() {
   std::string& scratch = worker_.scratch();
-  IoResult r = transport_read(scratch.data(), scratch.size());
+  // A short remainder of the last read (a message cut at the read boundary)
+  // goes in front of the new bytes in the scratch buffer: the session then
+  // sees one contiguous view, and only the remainder is copied, not every
+  // byte that follows it.
+  const bool direct = session_ && !next_session_;
+  const std::size_t carry = direct && in_.size() <= kMaxCarry ? in_.size() : 0;
+  if (carry > 0) std::memcpy(scratch.data(), in_.data(), carry);
+  IoResult r = transport_read(scratch.data() + carry, scratch.size() - carry);
   switch (r.status) {
     case IoStatus::ok:
       last_read_ = worker_.now();
@@ -160,11 +170,12 @@ bool Connection::read_some() {
       // there is more, so skip the read that would only return EAGAIN.
       // Unless the peer already shut down: then the EOF is there to be read
       // and no further edge will announce it.
-      if (!ssl_ && r.n < scratch.size() && !peer_shut_) read_ready_ = false;
-      if (in_.empty() && session_ && !next_session_) {
-        // Nothing buffered: the session reads straight from the scratch
-        // buffer, and only what it leaves is copied.
-        std::string_view view(scratch.data(), r.n);
+      if (!ssl_ && r.n < scratch.size() - carry && !peer_shut_) read_ready_ = false;
+      if (direct && (carry > 0 || in_.empty())) {
+        // The session reads straight from the scratch buffer, and only what
+        // it leaves is copied.
+        std::string_view view(scratch.data(), carry + r.n);
+        in_.clear();
         // A wake() from inside on_input (a handler that finished at once)
         // becomes a rerun of the process() that follows, not a posted task.
         processing_ = true;

@@ -186,7 +186,9 @@ class Socket final : private FrameListener {
     Segment& back() { return items_.back(); }
     void push_back(Segment s) { items_.push_back(std::move(s)); }
     void pop_front() {
-      items_[head_] = Segment{};  // drop the frame reference now
+      Segment& done = items_[head_];
+      done.shared.reset();  // drop the frame reference now
+      if (!done.own.empty()) std::string().swap(done.own);
       if (++head_ == items_.size()) {
         clear();
       } else if (head_ >= 32 && 2 * head_ >= items_.size()) {
