@@ -243,7 +243,7 @@ bool NativeSession::accept_upgrade(std::string_view http2_settings, Request&& re
 
 std::size_t NativeSession::on_input(std::string_view data) {
   if (failed_) return data.size();
-  received_ = true;
+  clock_.on_receive();
   std::size_t used = 0;
   if (!preface_done_) {
     const std::size_t n = std::min(data.size(), kPreface.size());
@@ -690,19 +690,13 @@ bool NativeSession::on_ping(const FrameHeader& h, std::string_view payload) {
   if (h.stream_id != 0) return fail(error::protocol, "PING on a stream");
   if (payload.size() != 8) return fail(error::frame_size, "PING length is not 8");
   if (h.flags & flag::ack) {
-    ping_outstanding_ = false;
+    clock_.on_ping_ack();
     return true;
   }
   const H2Options& o = service_.h2;
-  if (o.min_ping_interval > 0 && ticked_) {
-    // gRPC's ping policy: pings closer together than the minimum, with no
-    // request in between, are strikes; the third is abuse.
-    if (!request_since_ping_ && now_ - last_ping_ < o.min_ping_interval && ++ping_strikes_ > 2) {
-      calm_down("too_many_pings");
-      return false;
-    }
-    last_ping_ = now_;
-    request_since_ping_ = false;
+  if (clock_.ping_abuse(o)) {
+    calm_down("too_many_pings");
+    return false;
   }
   if (pings_.hit() > o.max_pings_per_second) {
     calm_down("PING flood");
@@ -814,7 +808,7 @@ void NativeSession::close_stream(Stream& s) {
 
 void NativeSession::start_stream(Stream& s) {
   s.started = true;
-  request_since_ping_ = true;
+  clock_.on_request();
   s.head_request = s.exchange.request.method == "HEAD";
   const std::uint32_t id = s.id;
   s.exchange.request.body().on_consumed = [this, id](std::size_t n) {
@@ -831,7 +825,7 @@ void NativeSession::maybe_close(Stream& s) {
     // is still checked (a content-length mismatch is a stream error); the
     // next tick, or too much of it, ends the stream with RST_STREAM
     // NO_ERROR (RFC 9113 §8.1).
-    if (s.done_at == 0) s.done_at = now_ + 1;
+    if (s.done_at == 0) s.done_at = clock_.now() + 1;
     return;
   }
   reap_pending_ = true;
@@ -1076,16 +1070,7 @@ void NativeSession::release_idle_memory() {
 }
 
 void NativeSession::on_tick(std::uint32_t now) {
-  const H2Options& o = service_.h2;
-  if (!ticked_) {
-    ticked_ = true;
-    born_ = last_recv_ = now;
-  }
-  now_ = now;
-  if (received_) {
-    received_ = false;
-    last_recv_ = now;
-  }
+  const KeepaliveClock::Due due = clock_.tick(now, service_.h2, !failed_);
   if (failed_) return;
   for (std::size_t i = active_.size(); i-- > 0;) {
     Stream& s = *active_[i];
@@ -1093,29 +1078,18 @@ void NativeSession::on_tick(std::uint32_t now) {
       reset_stream(s.id, error::no_error);
     }
   }
-  if (o.keepalive_interval > 0) {
-    if (ping_outstanding_ && now - ping_sent_ >= o.keepalive_timeout) {
-      log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
-      fail(error::no_error, "keepalive timeout");
-      return;
-    }
-    if (!ping_outstanding_ && now - last_recv_ >= o.keepalive_interval) {
-      write_frame_header(8, frame::ping, 0, 0);
-      out_.append(8, '\0');
-      ping_outstanding_ = true;
-      ping_sent_ = now;
-      io_.wake();
-    }
+  if (due.ping_timeout) {
+    log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
+    fail(error::no_error, "keepalive timeout");
+    return;
   }
-  if (o.max_connection_age > 0) {
-    if (!aged_ && now - born_ >= o.max_connection_age) {
-      aged_ = true;
-      aged_at_ = now;
-      start_drain();  // graceful GOAWAY: streams in flight finish
-    } else if (aged_ && now - aged_at_ >= o.max_connection_age_grace) {
-      fail(error::no_error, "max connection age");
-    }
+  if (due.send_ping) {
+    write_frame_header(8, frame::ping, 0, 0);
+    out_.append(8, '\0');
+    io_.wake();
   }
+  if (due.drain) start_drain();  // graceful GOAWAY: streams in flight finish
+  if (due.close) fail(error::no_error, "max connection age");
 }
 
 }  // namespace trident::http::h2

@@ -145,19 +145,7 @@ class NativeSession final : public net::Session {
   bool draining_ = false;     // our GOAWAY went out
   bool peer_goaway_ = false;  // the client's GOAWAY came in
 
-  // Keepalive, ping abuse and connection age, on the tick clock (seconds).
-  std::uint32_t now_ = 0;
-  std::uint32_t born_ = 0;
-  std::uint32_t last_recv_ = 0;
-  std::uint32_t ping_sent_ = 0;
-  std::uint32_t last_ping_ = 0;
-  std::uint32_t aged_at_ = 0;
-  std::uint8_t ping_strikes_ = 0;
-  bool ticked_ = false;
-  bool received_ = false;
-  bool ping_outstanding_ = false;
-  bool request_since_ping_ = true;
-  bool aged_ = false;
+  KeepaliveClock clock_;
 };
 
 }  // namespace trident::http::h2

@@ -266,42 +266,23 @@ void Session::calm_down(const char* why) {
 }
 
 void Session::on_tick(std::uint32_t now) {
-  const H2Options& o = service_.h2;
-  if (!ticked_) {
-    ticked_ = true;
-    born_ = last_recv_ = now;
+  const KeepaliveClock::Due due = clock_.tick(now, service_.h2, !failed_);
+  if (due.ping_timeout) {
+    log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    failed_ = true;
+    io_.wake();
+    return;
   }
-  now_ = now;
-  if (received_) {
-    received_ = false;
-    last_recv_ = now;
+  if (due.send_ping) {
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    io_.wake();
   }
-  if (failed_) return;
-  if (o.keepalive_interval > 0) {
-    if (ping_outstanding_ && now - ping_sent_ >= o.keepalive_timeout) {
-      log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
-      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
-      failed_ = true;
-      io_.wake();
-      return;
-    }
-    if (!ping_outstanding_ && now - last_recv_ >= o.keepalive_interval) {
-      nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
-      ping_outstanding_ = true;
-      ping_sent_ = now;
-      io_.wake();
-    }
-  }
-  if (o.max_connection_age > 0) {
-    if (!aged_ && now - born_ >= o.max_connection_age) {
-      aged_ = true;
-      aged_at_ = now;
-      start_drain();  // graceful GOAWAY: streams in flight finish
-    } else if (aged_ && now - aged_at_ >= o.max_connection_age_grace) {
-      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
-      failed_ = true;
-      io_.wake();
-    }
+  if (due.drain) start_drain();  // graceful GOAWAY: streams in flight finish
+  if (due.close) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    failed_ = true;
+    io_.wake();
   }
 }
 
@@ -371,7 +352,7 @@ int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::
 
 void Session::start_stream(Stream& s) {
   s.started = true;
-  request_since_ping_ = true;
+  clock_.on_request();
   s.head_request = s.exchange.request.method == "HEAD";
   Body& body = s.exchange.request.body();
   std::int32_t id = s.id;
@@ -415,19 +396,12 @@ int Session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame,
       return 0;
     case NGHTTP2_PING:
       if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
-        self->ping_outstanding_ = false;
+        self->clock_.on_ping_ack();
         return 0;
       }
-      if (o.min_ping_interval > 0 && self->ticked_) {
-        // gRPC's ping policy: pings closer together than the minimum, with
-        // no request in between, are strikes; the third is abuse.
-        if (!self->request_since_ping_ && self->now_ - self->last_ping_ < o.min_ping_interval &&
-            ++self->ping_strikes_ > 2) {
-          self->calm_down("too_many_pings");
-          return 0;
-        }
-        self->last_ping_ = self->now_;
-        self->request_since_ping_ = false;
+      if (self->clock_.ping_abuse(o)) {
+        self->calm_down("too_many_pings");
+        return 0;
       }
       if (self->pings_.hit() > o.max_pings_per_second) {
         self->calm_down("PING flood");
@@ -487,7 +461,7 @@ int Session::on_stream_close(nghttp2_session* session, std::int32_t stream_id, s
 
 std::size_t Session::on_input(std::string_view data) {
   if (failed_) return data.size();
-  received_ = true;
+  clock_.on_receive();
   ssize_t rv = nghttp2_session_mem_recv(
       session_, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
   if (rv < 0) {

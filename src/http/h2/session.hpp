@@ -81,19 +81,7 @@ class Session final : public net::Session {
   bool failed_ = false;  // fatal error: close after flushing what is queued
   bool draining_ = false;
 
-  // Keepalive, ping abuse and connection age, on the tick clock (seconds).
-  std::uint32_t now_ = 0;        // the last tick
-  std::uint32_t born_ = 0;       // first tick seen
-  std::uint32_t last_recv_ = 0;  // tick of the last bytes received
-  std::uint32_t ping_sent_ = 0;  // our keepalive PING, if outstanding
-  std::uint32_t last_ping_ = 0;  // the client's last PING
-  std::uint32_t aged_at_ = 0;    // max-age GOAWAY sent at
-  std::uint8_t ping_strikes_ = 0;
-  bool ticked_ = false;
-  bool received_ = false;  // bytes arrived since the last tick
-  bool ping_outstanding_ = false;
-  bool request_since_ping_ = true;  // a request came since the client's last PING
-  bool aged_ = false;
+  KeepaliveClock clock_;
 };
 
 }  // namespace trident::http::h2

@@ -11,6 +11,51 @@ std::uint32_t RateCounter::hit() {
   return ++count_;
 }
 
+bool KeepaliveClock::ping_abuse(const H2Options& o) {
+  if (o.min_ping_interval == 0 || !ticked_) return false;
+  if (!request_since_ping_ && now_ - last_ping_ < o.min_ping_interval && ++ping_strikes_ > 2) {
+    return true;
+  }
+  last_ping_ = now_;
+  request_since_ping_ = false;
+  return false;
+}
+
+KeepaliveClock::Due KeepaliveClock::tick(std::uint32_t now, const H2Options& o, bool live) {
+  Due due;
+  if (!ticked_) {
+    ticked_ = true;
+    born_ = last_recv_ = now;
+  }
+  now_ = now;
+  if (received_) {
+    received_ = false;
+    last_recv_ = now;
+  }
+  if (!live) return due;
+  if (o.keepalive_interval > 0) {
+    if (ping_outstanding_ && now - ping_sent_ >= o.keepalive_timeout) {
+      due.ping_timeout = true;
+      return due;
+    }
+    if (!ping_outstanding_ && now - last_recv_ >= o.keepalive_interval) {
+      ping_outstanding_ = true;
+      ping_sent_ = now;
+      due.send_ping = true;
+    }
+  }
+  if (o.max_connection_age > 0) {
+    if (!aged_ && now - born_ >= o.max_connection_age) {
+      aged_ = true;
+      aged_at_ = now;
+      due.drain = true;
+    } else if (aged_ && now - aged_at_ >= o.max_connection_age_grace) {
+      due.close = true;
+    }
+  }
+  return due;
+}
+
 bool is_connection_specific(std::string_view name) {
   return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
          name == "upgrade" || name == "proxy-connection";

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/service.hpp"
+
 namespace trident::http::h2 {
 
 // Counts events in a sliding one-second window.
@@ -18,6 +20,43 @@ class RateCounter {
  private:
   std::chrono::steady_clock::time_point window_start_{};
   std::uint32_t count_ = 0;
+};
+
+// Keepalive PINGs, gRPC's ping-abuse policy and the maximum connection age,
+// on the worker's tick clock (seconds). Both engines feed it events and act
+// on what tick() says is due.
+class KeepaliveClock {
+ public:
+  struct Due {
+    bool send_ping = false;     // our keepalive PING
+    bool ping_timeout = false;  // our PING went unanswered: close
+    bool drain = false;         // maximum age reached: graceful GOAWAY
+    bool close = false;         // the grace after that is over
+  };
+  void on_receive() { received_ = true; }
+  void on_request() { request_since_ping_ = true; }
+  void on_ping_ack() { ping_outstanding_ = false; }
+  // A client PING: true when it is the third strike of gRPC's policy (pings
+  // closer together than the minimum, with no request in between).
+  bool ping_abuse(const H2Options& o);
+  // Once per tick. `live`: the connection has not failed (a failed one only
+  // keeps time).
+  Due tick(std::uint32_t now, const H2Options& o, bool live);
+  std::uint32_t now() const { return now_; }
+
+ private:
+  std::uint32_t now_ = 0;
+  std::uint32_t born_ = 0;
+  std::uint32_t last_recv_ = 0;
+  std::uint32_t ping_sent_ = 0;
+  std::uint32_t last_ping_ = 0;
+  std::uint32_t aged_at_ = 0;
+  std::uint8_t ping_strikes_ = 0;
+  bool ticked_ = false;
+  bool received_ = false;
+  bool ping_outstanding_ = false;
+  bool request_since_ping_ = true;
+  bool aged_ = false;
 };
 
 // Header fields HTTP/2 forbids (RFC 9113 §8.2.2); names are lower-case.
