@@ -4,6 +4,7 @@ Each test sends exact bytes, checks the server's exact reaction (GOAWAY /
 RST_STREAM and their error codes) and ends by proving that a brand-new
 client still gets 200 from /plaintext.
 """
+import os
 import socket
 import struct
 import time
@@ -11,10 +12,11 @@ import time
 import hpack
 import pytest
 
-from h2client import (CANCEL, CONTINUATION, DATA, ENHANCE_YOUR_CALM, GOAWAY, HEADERS, NO_ERROR,
+from h2client import (CANCEL, CONTINUATION, DATA, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,
+                      NO_ERROR,
                       PREFACE, PROTOCOL_ERROR, REFUSED_STREAM, RST_STREAM, SETTINGS, H2Client,
                       RawH2, assert_healthy, frame, headers_frame, ping_frame, request_block,
-                      rst_frame, settings_frame, vm_rss_kb)
+                      rst_frame, settings_frame, vm_rss_kb, window_update_frame)
 
 
 def is_goaway(f):
@@ -645,4 +647,107 @@ def test_data_on_closed_stream(server):
         # RFC 9113 §5.1 (closed): STREAM_CLOSED, as a stream or connection error.
         assert (g is not None and g.error_code == 0x5) or \
             any(f.error_code == 0x5 for f in h.rsts(1)), h.frames
+    assert_healthy(server)
+
+
+# ---------------------------------------------------------------------------
+# Streams after an early response (RFC 9113 §8.1) and after resets (§5.1)
+
+
+@pytest.mark.skipif(os.environ.get("TRIDENT_H2_ENGINE") == "nghttp2",
+                    reason="nghttp2 resets the stream at once and then ignores its data")
+def test_early_response_then_content_length_mismatch(server):
+    """A POST answered before its body ends (405 from the router) stays open
+    for a moment: a body longer than its content-length is still a stream
+    error, and the connection keeps serving."""
+    with RawH2(server.port, timeout=10) as h:
+        block = request_block(h.encoder, "/plaintext", method="POST",
+                              extra=[("content-length", "4")])
+        h.send(headers_frame(1, block, end_stream=False))
+        h.read(timeout=5, until=lambda f: f.stream_id == 1 and f.flags & END_STREAM)
+        assert h.status(1) == "405", h.frames
+        h.send(frame(DATA, END_STREAM, 1, b"more than four"))
+        h.read(timeout=5, until=lambda f: f.type == RST_STREAM and f.stream_id == 1)
+        assert h.goaway() is None, goaway_summary(h)
+        assert [f.error_code for f in h.rsts(1)] == [PROTOCOL_ERROR], h.stream_frames(1)
+        h.send(headers_frame(3, request_block(h.encoder, "/plaintext")))
+        h.read(timeout=5, until=ended(3))
+        assert h.status(3) == "200", h.frames
+    assert_healthy(server)
+
+
+def test_early_response_then_client_is_asked_to_stop(server):
+    """A request body that keeps coming after the response is complete gets
+    RST_STREAM NO_ERROR (within about a second), not an error."""
+    with RawH2(server.port, timeout=10) as h:
+        block = request_block(h.encoder, "/plaintext", method="POST")
+        h.send(headers_frame(1, block, end_stream=False))
+        h.read(timeout=5, until=lambda f: f.stream_id == 1 and f.flags & END_STREAM)
+        h.send(frame(DATA, 0, 1, b"x" * 1000))
+        h.read(timeout=5, until=lambda f: f.type == RST_STREAM and f.stream_id == 1)
+        assert [f.error_code for f in h.rsts(1)] == [NO_ERROR], h.stream_frames(1)
+        # Data the client had in flight is ignored, not a connection error.
+        h.send(frame(DATA, END_STREAM, 1, b"y" * 100))
+        h.send(headers_frame(3, request_block(h.encoder, "/plaintext")))
+        h.read(timeout=5, until=ended(3))
+        assert h.goaway() is None, goaway_summary(h)
+        assert h.status(3) == "200", h.frames
+    assert_healthy(server)
+
+
+def test_data_after_client_reset_is_stream_closed(server):
+    """The client resets a stream and then sends DATA on it: STREAM_CLOSED."""
+    with RawH2(server.port, timeout=10) as h:
+        block = request_block(h.encoder, "/stream?n=3&interval_ms=300", method="GET")
+        h.send(headers_frame(1, block, end_stream=False))
+        h.read(timeout=5, until=lambda f: f.type == HEADERS and f.stream_id == 1)
+        h.send(rst_frame(1, CANCEL))
+        h.send(frame(DATA, 0, 1, b"after the reset"))
+        h.read(timeout=5, until=lambda f: f.type == GOAWAY or (
+            f.type == RST_STREAM and f.stream_id == 1))
+        g = h.goaway()
+        assert (g is not None and g.error_code == 0x5) or \
+            any(f.error_code == 0x5 for f in h.rsts(1)), h.frames
+    assert_healthy(server)
+
+
+@pytest.mark.skipif(os.environ.get("TRIDENT_H2_ENGINE") == "nghttp2",
+                    reason="nghttp2 ignores any WINDOW_UPDATE on a closed stream")
+def test_zero_window_update_on_closed_stream(server):
+    """WINDOW_UPDATE with increment 0 is a PROTOCOL_ERROR even on a stream that
+    is already closed."""
+    with RawH2(server.port, timeout=10) as h:
+        h.send(headers_frame(1, request_block(h.encoder, "/plaintext")))
+        h.read(timeout=5, until=ended(1))
+        h.send(window_update_frame(1, 0))
+        h.read(timeout=5, until=lambda f: f.type == GOAWAY or (
+            f.type == RST_STREAM and f.stream_id == 1))
+        g = h.goaway()
+        assert (g is not None and g.error_code == PROTOCOL_ERROR) or \
+            any(f.error_code == PROTOCOL_ERROR for f in h.rsts(1)), h.frames
+    assert_healthy(server)
+
+
+def test_client_that_does_not_read_is_held_back(server):
+    """A client that sends requests and never reads the answers: the server
+    stops reading once its output backs up; its memory stays bounded and it
+    keeps serving others."""
+    pid = server.proc.pid
+    before = vm_rss_kb(pid)
+    with RawH2(server.port, timeout=10, settings=[(0x4, 0x7FFFFFFF)]) as h:
+        h.send(window_update_frame(0, 0x7FFFFFFF - 65535))
+        h.sock.settimeout(0.2)
+        sent = 0
+        deadline = time.monotonic() + 5
+        block = request_block(h.encoder, "/stream?n=50")
+        while time.monotonic() < deadline and sent < 20000:
+            try:
+                h.sock.send(headers_frame(1 + 2 * sent, block))
+            except (socket.timeout, BlockingIOError):
+                break  # the server stopped reading: TCP holds us back
+            except OSError:
+                break
+            sent += 1
+        grown = vm_rss_kb(pid) - before
+        assert grown < 64 * 1024, f"server RSS grew by {grown} KiB for {sent} unread requests"
     assert_healthy(server)

@@ -729,12 +729,12 @@ bool NativeSession::on_window_update(const FrameHeader& h, std::string_view payl
   }
   if (h.stream_id > last_client_stream_)
     return fail(error::protocol, "WINDOW_UPDATE on an idle stream");
-  Stream* s = find(h.stream_id);
-  if (!s) return true;  // closed: may still be in flight
-  if (inc == 0) {
+  if (inc == 0) {  // a stream error even on a closed stream
     reset_stream(h.stream_id, error::protocol);
     return true;
   }
+  Stream* s = find(h.stream_id);
+  if (!s) return true;  // closed: may still be in flight
   s->send_window += inc;
   if (s->send_window > kMaxWindow) {
     reset_stream(h.stream_id, error::flow_control);
