@@ -24,8 +24,6 @@ constexpr std::size_t kMaxQueuedOutput = 1024 * 1024;
 // Request bytes still taken (checked, dropped) after a complete response,
 // before the client is asked to stop with RST_STREAM NO_ERROR.
 constexpr std::uint64_t kDiscardAllowance = 64 * 1024;
-// Closed streams kept for reuse (their buffers keep their capacity).
-constexpr std::size_t kMaxSpareStreams = 32;
 
 namespace frame {
 constexpr std::uint8_t data = 0x0, headers = 0x1, priority = 0x2, rst_stream = 0x3, settings = 0x4,
@@ -119,7 +117,7 @@ struct NativeSession::Stream final : StreamSink {
 
   NativeSession& owner;
   std::uint32_t id = 0;
-  std::size_t index = 0;  // in NativeSession::active_
+  std::size_t index = 0;  // in NativeSession::streams_.active
   Exchange exchange;
   bool remote_closed = false;  // END_STREAM received
   bool local_closed = false;   // END_STREAM sent
@@ -218,8 +216,7 @@ NativeSession::NativeSession(ServiceContext& service, net::SessionIo& io, const 
 }
 
 NativeSession::~NativeSession() {
-  active_.clear();  // handlers first: they may still reference the session
-  spare_.clear();
+  streams_.clear();
 }
 
 bool NativeSession::accept_upgrade(std::string_view http2_settings, Request&& req) {
@@ -484,7 +481,7 @@ bool NativeSession::on_header_block(std::uint32_t id, bool end_stream) {
 
   last_client_stream_ = id;
   const bool refuse =
-      draining_ || peer_goaway_ || active_.size() >= service_.h2.max_concurrent_streams;
+      draining_ || peer_goaway_ || streams_.active.size() >= service_.h2.max_concurrent_streams;
   if (refuse) {
     if (!discard()) return fail(error::compression, "HPACK decoding failed");
     reset_stream(id, error::refused_stream);
@@ -619,7 +616,7 @@ bool NativeSession::on_rst_stream(const FrameHeader& h, std::string_view payload
   } else {
     // Closed already (we reset it): the client has now seen that, so what
     // it sends on the stream from here on is an error, not data in flight.
-    for (auto& z : active_) {
+    for (auto& z : streams_.active) {
       if (z->id == h.stream_id) z->reset_by_us = false;
     }
     for (ClosedStream& c : recent_closed_) {
@@ -646,7 +643,7 @@ bool NativeSession::apply_settings(std::string_view payload) {
           return fail(error::flow_control, "SETTINGS_INITIAL_WINDOW_SIZE too large");
         const std::int64_t delta = static_cast<std::int64_t>(v) - peer_initial_window_;
         peer_initial_window_ = v;
-        for (auto& s : active_) {
+        for (auto& s : streams_.active) {
           s->send_window += delta;
           if (s->send_window > kMaxWindow)
             return fail(error::flow_control, "stream window overflow");
@@ -747,14 +744,14 @@ bool NativeSession::on_window_update(const FrameHeader& h, std::string_view payl
 // ---------------------------------------------------------------- streams
 
 NativeSession::Stream* NativeSession::find(std::uint32_t id) {
-  for (auto& s : active_) {
+  for (auto& s : streams_.active) {
     if (s->id == id) return s->local_closed && s->remote_closed ? nullptr : s.get();
   }
   return nullptr;
 }
 
 NativeSession::Closed NativeSession::closed_how(std::uint32_t id) const {
-  for (const auto& s : active_) {  // closed, not reaped yet
+  for (const auto& s : streams_.active) {  // closed, not reaped yet
     if (s->id == id) return s->reset_by_us ? Closed::reset_by_us : Closed::normally;
   }
   for (const ClosedStream& c : recent_closed_) {
@@ -766,24 +763,14 @@ NativeSession::Closed NativeSession::closed_how(std::uint32_t id) const {
 void NativeSession::reap() {
   if (!reap_pending_) return;
   reap_pending_ = false;
-  for (std::size_t i = active_.size(); i-- > 0;) {
-    Stream& s = *active_[i];
+  for (std::size_t i = streams_.active.size(); i-- > 0;) {
+    Stream& s = *streams_.active[i];
     if (s.local_closed && s.remote_closed) close_stream(s);
   }
 }
 
 NativeSession::Stream& NativeSession::open_stream(std::uint32_t id) {
-  std::unique_ptr<Stream> s;
-  if (spare_.empty()) {
-    s = std::make_unique<Stream>(*this);
-  } else {
-    s = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  s->reset(id);
-  s->index = active_.size();
-  Stream& ref = *s;
-  active_.push_back(std::move(s));
+  Stream& ref = streams_.open(*this, id);
   return ref;
 }
 
@@ -793,17 +780,7 @@ void NativeSession::close_stream(Stream& s) {
   // Unread body bytes still hold connection window: release them.
   const std::size_t unread = s.exchange.request.body().buffered();
   if (unread) return_credit(nullptr, unread);
-  std::size_t i = s.index;
-  std::unique_ptr<Stream> owned = std::move(active_[i]);
-  if (i + 1 != active_.size()) {
-    active_[i] = std::move(active_.back());
-    active_[i]->index = i;
-  }
-  active_.pop_back();
-  // Destroys a handler that is still suspended (cancellation), then keeps
-  // the object and its buffers for the next stream.
-  owned->exchange.reset();
-  if (spare_.size() < kMaxSpareStreams) spare_.push_back(std::move(owned));
+  streams_.close(s);
 }
 
 void NativeSession::start_stream(Stream& s) {
@@ -834,7 +811,7 @@ void NativeSession::maybe_close(Stream& s) {
 void NativeSession::reset_stream(std::uint32_t id, std::uint32_t code) {
   write_frame_header(4, frame::rst_stream, 0, id);
   put32(out_, code);
-  for (auto& s : active_) {
+  for (auto& s : streams_.active) {
     if (s->id != id) continue;
     s->exchange.abort();
     s->reset_by_us = !(s->local_closed && s->remote_closed) || s->reset_by_us;
@@ -867,7 +844,8 @@ void NativeSession::pump() {
   bool again = true;
   while (again) {
     again = false;
-    for (std::size_t i = 0; i < active_.size(); ++i) again |= active_[i]->exchange.pump();
+    for (std::size_t i = 0; i < streams_.active.size(); ++i)
+      again |= streams_.active[i]->exchange.pump();
   }
 }
 
@@ -897,7 +875,7 @@ void NativeSession::write_headers(std::uint32_t id, std::string_view block, bool
     off += n;
   }
   if (end_stream) {
-    for (auto& s : active_) {
+    for (auto& s : streams_.active) {
       if (s->id == id) maybe_close(*s);
     }
   }
@@ -913,9 +891,9 @@ void NativeSession::write_data(std::string& out) {
   bool progress = true;
   while (progress && out.size() < kMaxOutputBatch) {
     progress = false;
-    for (std::size_t k = 0; k < active_.size() && out.size() < kMaxOutputBatch; ++k) {
-      const std::size_t i = (next_data_ + k) % active_.size();
-      Stream& s = *active_[i];
+    for (std::size_t k = 0; k < streams_.active.size() && out.size() < kMaxOutputBatch; ++k) {
+      const std::size_t i = (next_data_ + k) % streams_.active.size();
+      Stream& s = *streams_.active[i];
       if (!s.has_output()) continue;
       const std::size_t avail = s.buffered();
       if (avail > 0) {
@@ -940,7 +918,7 @@ void NativeSession::write_data(std::string& out) {
         if (last) {
           s.local_closed = true;
           next_data_ = i;
-          maybe_close(s);  // may remove s from active_
+          maybe_close(s);  // may remove s from streams_.active
           break;
         }
         continue;
@@ -1027,12 +1005,12 @@ bool NativeSession::wants_input() const {
 
 bool NativeSession::should_close() const {
   if (failed_) return out_.empty();
-  if ((draining_ || peer_goaway_) && active_.empty()) return out_.empty();
+  if ((draining_ || peer_goaway_) && streams_.active.empty()) return out_.empty();
   return false;
 }
 
 void NativeSession::on_peer_closed() {
-  for (auto& s : active_) s->exchange.abort();
+  for (auto& s : streams_.active) s->exchange.abort();
   pump();
   failed_ = true;
 }
@@ -1060,11 +1038,11 @@ void NativeSession::on_timeout(net::Phase) {
 
 net::Phase NativeSession::phase() const {
   if (failed_) return net::Phase::idle;
-  return active_.empty() ? net::Phase::idle : net::Phase::busy;
+  return streams_.active.empty() ? net::Phase::idle : net::Phase::busy;
 }
 
 void NativeSession::release_idle_memory() {
-  spare_.clear();
+  streams_.spare.clear();
   std::string().swap(block_);
   std::string().swap(block_out_);
 }
@@ -1072,8 +1050,8 @@ void NativeSession::release_idle_memory() {
 void NativeSession::on_tick(std::uint32_t now) {
   const KeepaliveClock::Due due = clock_.tick(now, service_.h2, !failed_);
   if (failed_) return;
-  for (std::size_t i = active_.size(); i-- > 0;) {
-    Stream& s = *active_[i];
+  for (std::size_t i = streams_.active.size(); i-- > 0;) {
+    Stream& s = *streams_.active[i];
     if (s.local_closed && !s.remote_closed && s.done_at != 0 && now > s.done_at) {
       reset_stream(s.id, error::no_error);
     }

@@ -120,8 +120,7 @@ class NativeSession final : public net::Session {
   bool preface_done_ = false;
   bool settings_seen_ = false;  // the client's first frame must be SETTINGS
 
-  std::vector<std::unique_ptr<Stream>> active_;
-  std::vector<std::unique_ptr<Stream>> spare_;
+  StreamPool<Stream> streams_;
   struct ClosedStream {
     std::uint32_t id = 0;
     bool reset_by_us = false;

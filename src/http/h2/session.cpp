@@ -14,8 +14,6 @@ namespace {
 
 // Output bytes produced per take_output call; the rest waits for the flush.
 constexpr std::size_t kMaxOutputBatch = 512 * 1024;
-// Closed streams kept for reuse (their buffers keep their capacity).
-constexpr std::size_t kMaxSpareStreams = 32;
 
 nghttp2_nv make_nv(std::string_view name, std::string_view value) {
   return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
@@ -49,7 +47,7 @@ struct Session::Stream final : StreamSink {
 
   Session& owner;
   std::int32_t id = 0;
-  std::size_t index = 0;  // position in Session::active_
+  std::size_t index = 0;  // position in Session::streams_.active
   Exchange exchange;
   std::size_t header_bytes = 0;
   bool headers_too_large = false;  // answered with 431; the rest of the block is dropped
@@ -194,8 +192,7 @@ Session::Session(ServiceContext& service, net::SessionIo& io, const PeerInfo& pe
 }
 
 Session::~Session() {
-  active_.clear();  // handlers first: they may still reference the session
-  spare_.clear();
+  streams_.clear();
   nghttp2_session_del(session_);
 }
 
@@ -227,33 +224,13 @@ Session::Stream* Session::find(std::int32_t id) {
 }
 
 Session::Stream& Session::open_stream(std::int32_t id) {
-  std::unique_ptr<Stream> s;
-  if (spare_.empty()) {
-    s = std::make_unique<Stream>(*this);
-  } else {
-    s = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  s->reset(id);
-  s->index = active_.size();
-  Stream& ref = *s;
-  active_.push_back(std::move(s));
+  Stream& ref = streams_.open(*this, id);
   nghttp2_session_set_stream_user_data(session_, id, &ref);
   return ref;
 }
 
 void Session::close_stream(Stream& s) {
-  std::size_t i = s.index;
-  std::unique_ptr<Stream> owned = std::move(active_[i]);
-  if (i + 1 != active_.size()) {
-    active_[i] = std::move(active_.back());
-    active_[i]->index = i;
-  }
-  active_.pop_back();
-  // Destroys a handler that is still suspended (cancellation), then keeps
-  // the object and its buffers for the next stream.
-  owned->exchange.reset();
-  if (spare_.size() < kMaxSpareStreams) spare_.push_back(std::move(owned));
+  streams_.close(s);
 }
 
 void Session::calm_down(const char* why) {
@@ -482,7 +459,8 @@ void Session::pump() {
   bool again = true;
   while (again) {
     again = false;
-    for (std::size_t i = 0; i < active_.size(); ++i) again |= active_[i]->exchange.pump();
+    for (std::size_t i = 0; i < streams_.active.size(); ++i)
+      again |= streams_.active[i]->exchange.pump();
   }
 }
 
@@ -519,7 +497,7 @@ bool Session::should_close() const {
 }
 
 void Session::on_peer_closed() {
-  for (auto& s : active_) s->exchange.abort();
+  for (auto& s : streams_.active) s->exchange.abort();
   pump();
   failed_ = true;
 }
@@ -538,7 +516,7 @@ void Session::on_timeout(net::Phase) {
 }
 
 void Session::release_idle_memory() {
-  spare_.clear();
+  streams_.spare.clear();
 }
 
 void Session::on_peer_eof() {
@@ -549,7 +527,7 @@ void Session::on_peer_eof() {
 
 net::Phase Session::phase() const {
   if (failed_) return net::Phase::idle;
-  return active_.empty() ? net::Phase::idle : net::Phase::busy;
+  return streams_.active.empty() ? net::Phase::idle : net::Phase::busy;
 }
 
 }  // namespace trident::http::h2

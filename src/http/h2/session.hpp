@@ -73,8 +73,7 @@ class Session final : public net::Session {
   net::SessionIo& io_;
   const PeerInfo& peer_;
   nghttp2_session* session_ = nullptr;
-  std::vector<std::unique_ptr<Stream>> active_;  // open streams, in no order
-  std::vector<std::unique_ptr<Stream>> spare_;   // closed, reset, ready for reuse
+  StreamPool<Stream> streams_;
   std::int32_t last_client_stream_ = 0;
   RateCounter resets_, settings_, pings_;
   std::size_t in_flight_ = 0;

@@ -3,9 +3,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/service.hpp"
 
@@ -57,6 +59,49 @@ class KeepaliveClock {
   bool ping_outstanding_ = false;
   bool request_since_ping_ = true;
   bool aged_ = false;
+};
+
+// A session's streams: the open ones in no order (each knows its `index`),
+// and closed ones kept for reuse, their buffers keeping their capacity.
+// S: constructible from Owner&, with `index`, `reset(id)` and `exchange`.
+template <typename S>
+struct StreamPool {
+  static constexpr std::size_t kMaxSpare = 32;
+  std::vector<std::unique_ptr<S>> active;
+  std::vector<std::unique_ptr<S>> spare;
+
+  template <typename Owner, typename Id>
+  S& open(Owner& owner, Id id) {
+    std::unique_ptr<S> s;
+    if (spare.empty()) {
+      s = std::make_unique<S>(owner);
+    } else {
+      s = std::move(spare.back());
+      spare.pop_back();
+    }
+    s->reset(id);
+    s->index = active.size();
+    S& ref = *s;
+    active.push_back(std::move(s));
+    return ref;
+  }
+  void close(S& s) {
+    const std::size_t i = s.index;
+    std::unique_ptr<S> owned = std::move(active[i]);
+    if (i + 1 != active.size()) {
+      active[i] = std::move(active.back());
+      active[i]->index = i;
+    }
+    active.pop_back();
+    // Destroys a handler that is still suspended (cancellation), then keeps
+    // the object and its buffers for the next stream.
+    owned->exchange.reset();
+    if (spare.size() < kMaxSpare) spare.push_back(std::move(owned));
+  }
+  void clear() {
+    active.clear();  // handlers first: they may still reference the session
+    spare.clear();
+  }
 };
 
 // Header fields HTTP/2 forbids (RFC 9113 §8.2.2); names are lower-case.
