@@ -41,8 +41,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_TRIDENT = os.path.join(REPO, "build", "trident")
 PIPELINE_LUA = os.path.join(HERE, "pipeline.lua")
+FLOOR_SRC = os.path.join(HERE, "floor_responder.cpp")
 
-ALL_SERVERS = ["trident", "nginx", "h2o"]
+ALL_SERVERS = ["trident", "nginx", "h2o", "floor"]
+# The floor responder speaks plaintext HTTP/1.1 only.
+SERVER_SCENARIOS = {"floor": {"a", "b", "e"}}
 ALL_SCENARIOS = ["a", "b", "c", "d", "e"]
 SCENARIO_TITLES = {
     "a": "HTTP/1.1 keep-alive (wrk -t1 -c256)",
@@ -347,6 +350,32 @@ hosts:
                   "on the plaintext listener; TLS keys via neverbleed helper process")
 
 
+def make_floor(tmp, base, binary):
+    ports = {"h1": base + 30}
+    return Server("floor", tmp, ports, [binary, str(ports["h1"])],
+                  "bench/floor_responder.cpp: bare epoll loop that parses nothing, "
+                  "one read and one write per batch of request heads (the kernel floor)")
+
+
+def ensure_floor(tmp):
+    cand = os.path.join(REPO, "build", "bench", "floor_responder")
+    if os.access(cand, os.X_OK) and os.path.getmtime(cand) >= os.path.getmtime(FLOOR_SRC):
+        return cand
+    out = os.path.join(tmp, "floor_responder")
+    argv = [os.environ.get("CXX", "g++"), "-O2", "-std=c++20", "-Wall", "-Wextra",
+            FLOOR_SRC, "-o", out]
+    log("building floor_responder: " + " ".join(argv))
+    cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                        timeout=300)
+    if cp.returncode != 0:
+        raise RuntimeError("could not build floor_responder:\n" + cp.stdout[-3000:])
+    return out
+
+
+def serves(name, scenario):
+    return scenario in SERVER_SCENARIOS.get(name, set(ALL_SCENARIOS))
+
+
 def ensure_cert(tmp, binary, base):
     """Start trident once with --listen so it creates its dev CA + localhost
     cert/key; nginx and h2o then use the very same cert/key."""
@@ -382,6 +411,7 @@ def build_servers(args, tmp):
                                         args.trident_arg),
         "nginx": lambda: make_nginx(tmp, args.base_port, cert, key),
         "h2o": lambda: make_h2o(tmp, args.base_port, cert, key),
+        "floor": lambda: make_floor(tmp, args.base_port, ensure_floor(tmp)),
     }
     return {name: makers[name]() for name in args.servers}
 
@@ -390,7 +420,7 @@ def sanity_check(srv):
     """GET /plaintext over HTTP/1.1 (plaintext and TLS); returns a short
     description or raises."""
     desc = []
-    for scheme in ("http", "https"):
+    for scheme in ("http", "https") if "tls" in srv.ports else ("http",):
         if scheme == "http":
             conn = http.client.HTTPConnection("127.0.0.1", srv.ports["h1"], timeout=5)
         else:
@@ -765,12 +795,12 @@ def print_load_table(scenario, results, servers):
 def print_ratios(summary, a_label, b_label):
     if "trident" not in summary:
         return
-    t = summary["trident"]
-    for other in ("nginx", "h2o"):
-        if other in summary:
-            o = summary[other]
-            print("  trident/%-6s %s %s   %s %s" % (
-                other, a_label, fmt(ratio(t[0], o[0]), ".3f"),
+    pairs = [("trident", o) for o in ("nginx", "h2o", "floor")] + [("floor", "nginx")]
+    for mine, other in pairs:
+        if mine in summary and other in summary:
+            t, o = summary[mine], summary[other]
+            print("  %s/%-6s %s %s   %s %s" % (
+                mine, other, a_label, fmt(ratio(t[0], o[0]), ".3f"),
                 b_label, fmt(ratio(t[1], o[1]), ".3f")))
 
 
@@ -794,7 +824,7 @@ def print_memory_table(results, servers, nconn):
             name, (b or 0) / 2**20, (a or 0) / 2**20, fmt(n, ".0f"), fmt(bpc, ",.0f"),
             ("%d !!" % errs) if errs else "0"))
     if "trident" in summary:
-        for other in ("nginx", "h2o"):
+        for other in ("nginx", "h2o", "floor"):
             if other in summary:
                 print("  trident/%-6s bytes/conn %s" % (
                     other, fmt(ratio(summary["trident"][0], summary[other][0]), ".3f")))
@@ -816,14 +846,16 @@ def parse_args():
                                                "scenario, not measured (default 2)")
     ap.add_argument("--h2-requests", type=int, help="h2load -n (default 400000)")
     ap.add_argument("--scenarios", default="a,b,c,d,e")
-    ap.add_argument("--servers", default="trident,nginx,h2o")
+    ap.add_argument("--servers", default="trident,nginx,h2o,floor",
+                    help="servers to run; floor (bench/floor_responder.cpp) only "
+                         "takes part in scenarios a, b and e")
     ap.add_argument("--trident", default=DEFAULT_TRIDENT, help="trident binary")
     ap.add_argument("--trident-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for 'trident serve' (repeatable), e.g. "
                          "--trident-arg=--h2-engine=native")
     ap.add_argument("--base-port", type=int, default=24100,
                     help="ports used: base..base+1 trident, +10..+12 nginx, "
-                         "+20..+21 h2o (default 24100; keep it below the "
+                         "+20..+21 h2o, +30 floor (default 24100; keep it below the "
                          "ephemeral port range)")
     ap.add_argument("--connections", type=int, default=10000,
                     help="idle connections for scenario e (default 10000)")
@@ -863,7 +895,7 @@ def preflight(args):
             problems.append("%s not found" % tool)
     paths = {"trident": args.trident, "nginx": "/usr/sbin/nginx", "h2o": "/usr/bin/h2o"}
     for name in args.servers:
-        if not os.access(paths[name], os.X_OK):
+        if name in paths and not os.access(paths[name], os.X_OK):
             problems.append("%s not executable: %s" % (name, paths[name]))
     if os.cpu_count() is None or os.cpu_count() < 2:
         problems.append("need at least 2 CPUs (server on CPU 0, client on CPU 1)")
@@ -871,10 +903,10 @@ def preflight(args):
         sys.exit("preflight failed: " + "; ".join(problems))
     try:
         lo, hi = (int(x) for x in _read("/proc/sys/net/ipv4/ip_local_port_range").split())
-        if lo <= args.base_port + 21 and args.base_port <= hi:
+        if lo <= args.base_port + 30 and args.base_port <= hi:
             log("warning: ports %d-%d overlap the ephemeral range %d-%d; client "
                 "sockets may occupy them (choose --base-port below %d)"
-                % (args.base_port, args.base_port + 21, lo, hi, lo - 22))
+                % (args.base_port, args.base_port + 30, lo, hi, lo - 31))
     except (OSError, ValueError):
         pass
     # This process only generates load (scenario e) -> keep it on the client CPU.
@@ -922,6 +954,8 @@ def run(args):
             for scen in load_scen:
                 log("scenario %s: %s" % (scen, SCENARIO_TITLES[scen]))
                 for name in args.servers:  # warm-up, not measured
+                    if not serves(name, scen):
+                        continue
                     w = run_load(args, servers[name], scen, warmup=True)
                     if w["errors"]:
                         log("  warm-up %s: %s" % (name, "; ".join(w["error_text"])))
@@ -931,6 +965,8 @@ def run(args):
                     order = args.servers[rnd % len(args.servers):] + \
                         args.servers[:rnd % len(args.servers)]
                     for name in order:
+                        if not serves(name, scen):
+                            continue
                         r = run_load(args, servers[name], scen)
                         res.setdefault(name, []).append(r)
                         log("  round %d %-7s req/s %s  p99 %s ms  CPU %s us/req%s" % (
@@ -952,6 +988,8 @@ def run(args):
                 order = args.servers[rnd % len(args.servers):] + \
                     args.servers[:rnd % len(args.servers)]
                 for name in order:
+                    if not serves(name, "e"):
+                        continue
                     r = run_memory(args, servers[name])
                     mem_results.setdefault(name, []).append(r)
                     log("  round %d %-7s open %d  RSS %.1fM -> %.1fM  %s bytes/conn%s" % (
@@ -982,9 +1020,11 @@ def run(args):
             print("  %-8s %s" % ("", notes[name]))
     for scen in args.scenarios:
         if scen == "e":
-            print_memory_table(mem_results, args.servers, args.connections)
+            print_memory_table(mem_results, [n for n in args.servers if serves(n, "e")],
+                               args.connections)
         elif scen in load_results:
-            print_load_table(scen, load_results[scen], args.servers)
+            print_load_table(scen, load_results[scen],
+                             [n for n in args.servers if serves(n, scen)])
     print()
     print("Ratios: req/s > 1 means trident serves more; CPU us/req and bytes/conn "
           "< 1 mean trident uses less.")
