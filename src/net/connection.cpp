@@ -30,8 +30,8 @@ constexpr int kMaxReadsPerEvent = 4;
 constexpr std::size_t kMaxCarry = 16 * 1024;
 }  // namespace
 
-Connection::Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only)
-    : worker_(worker), fd_(fd), tls_ctx_(tls), h2_only_(h2_only) {}
+Connection::Connection(Worker& worker, int fd, bool h2_only)
+    : worker_(worker), fd_(fd), h2_only_(h2_only) {}
 
 Connection::~Connection() {
   session_.reset();
@@ -39,7 +39,7 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Connection::start() {
+void Connection::start(SSL_CTX* tls) {
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_storage addr{};
@@ -60,8 +60,8 @@ void Connection::start() {
   phase_since_ = last_read_ = worker_.now();
   if (!worker_.poller().add(fd_, this)) return close();
   registered_ = true;
-  if (tls_ctx_) {
-    ssl_ = SSL_new(tls_ctx_);
+  if (tls) {
+    ssl_ = SSL_new(tls);
     if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return close();
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_accept_state(ssl_);
@@ -93,7 +93,9 @@ void Connection::run(bool woken) {
   for (int i = 0; i < kMaxReadsPerEvent && !closed_ && read_ready_ && !peer_eof_; ++i) {
     if (session_ && !session_->wants_input()) break;
     if (!read_some()) break;
-    process(std::exchange(rerun_, false));
+    bool again = rerun_;
+    rerun_ = false;
+    process(again);
   }
   if (!closed_) after_run();
 }
@@ -119,12 +121,13 @@ void Connection::handshake() {
 }
 
 void Connection::on_handshake_done() {
-  peer_.alpn = negotiated_alpn(ssl_);
+  PeerInfo::Tls& info = peer_.tls_info();
+  info.alpn = negotiated_alpn(ssl_);
   if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
-    peer_.server_name = sni;
+    info.server_name = sni;
   }
-  peer_.client_subject = peer_certificate_subject(ssl_);
-  Protocol p = peer_.alpn == "h2" ? Protocol::http2 : Protocol::http1;
+  info.client_subject = peer_certificate_subject(ssl_);
+  Protocol p = info.alpn == "h2" ? Protocol::http2 : Protocol::http1;
   session_ = worker_.factory()(*this, peer_, p);
   // The client may have sent application data along with its Finished.
   read_ready_ = true;

@@ -31,10 +31,12 @@ using SessionFactory =
 class Connection final : public SessionIo, public Poller::Handler {
  public:
   // Takes ownership of `fd`, a connected non-blocking socket.
-  Connection(Worker& worker, int fd, SSL_CTX* tls, bool h2_only);
+  Connection(Worker& worker, int fd, bool h2_only);
   ~Connection() override;
 
-  void start();
+  // Registers with the poller and starts reading; `tls` (or null for
+  // plaintext) is the listener's context.
+  void start(SSL_CTX* tls);
   void drain();  // graceful shutdown: the session finishes what is in flight
   // Nothing is in flight server-wide any more: close if between requests.
   void close_if_idle();
@@ -52,6 +54,7 @@ class Connection final : public SessionIo, public Poller::Handler {
   // SessionIo
   void wake() override;
   void switch_session(std::unique_ptr<Session> next) override;
+  const PeerInfo& peer() const override { return peer_; }
 
  private:
   using IoStatus = net::IoStatus;
@@ -80,9 +83,6 @@ class Connection final : public SessionIo, public Poller::Handler {
   void linger();  // half-close and discard input until EOF or timeout
 
   Worker& worker_;
-  int fd_;
-  SSL_CTX* tls_ctx_;
-  bool h2_only_;
   SSL* ssl_ = nullptr;
   PeerInfo peer_;
   std::unique_ptr<Session> session_;
@@ -92,22 +92,26 @@ class Connection final : public SessionIo, public Poller::Handler {
   std::string out_;  // output being written
   std::size_t out_off_ = 0;
 
+  int fd_;
   std::uint32_t phase_since_ = 0;
   std::uint32_t last_read_ = 0;
   Phase phase_ = Phase::reading_head;
 
-  bool registered_ = false;
-  bool handshaking_ = false;
-  bool read_ready_ = true;   // no EAGAIN seen since the last readable edge
-  bool write_ready_ = true;  // no EAGAIN seen since the last writable edge
-  bool wake_posted_ = false;
-  bool processing_ = false;
-  bool rerun_ = false;
-  bool peer_eof_ = false;
-  bool peer_shut_ = false;        // EPOLLRDHUP seen: an EOF follows the data
-  bool memory_released_ = false;  // idle buffers dropped; reset by new activity
-  bool lingering_ = false;
-  bool closed_ = false;
+  // Bit-fields: every idle connection carries these (only its worker thread
+  // touches them).
+  bool h2_only_ : 1;
+  bool registered_ : 1 = false;
+  bool handshaking_ : 1 = false;
+  bool read_ready_ : 1 = true;   // no EAGAIN seen since the last readable edge
+  bool write_ready_ : 1 = true;  // no EAGAIN seen since the last writable edge
+  bool wake_posted_ : 1 = false;
+  bool processing_ : 1 = false;
+  bool rerun_ : 1 = false;
+  bool peer_eof_ : 1 = false;
+  bool peer_shut_ : 1 = false;        // EPOLLRDHUP seen: an EOF follows the data
+  bool memory_released_ : 1 = false;  // idle buffers dropped; reset by new activity
+  bool lingering_ : 1 = false;
+  bool closed_ : 1 = false;
 
   // The worker's list of connections.
   Connection* prev_ = nullptr;

@@ -148,7 +148,7 @@ class ConnectorImpl final : public Connector, public std::enable_shared_from_thi
     }
     if (SSL_set_fd(ssl_, socket_.native_handle()) != 1) return fail("SSL_set_fd failed");
     peer_.tls = true;
-    peer_.server_name = name;
+    peer_.tls_info().server_name = name;
     handshake();
   }
 
@@ -156,11 +156,10 @@ class ConnectorImpl final : public Connector, public std::enable_shared_from_thi
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_);
     if (rc == 1) {
-      peer_.alpn = negotiated_alpn(ssl_);
-      if (!options_.require_alpn.empty() && peer_.alpn != options_.require_alpn) {
-        return fail(
-            "the server did not select ALPN protocol '" + options_.require_alpn + "'" +
-            (peer_.alpn.empty() ? std::string(" (no ALPN)") : " (got '" + peer_.alpn + "')"));
+      const std::string& alpn = peer_.tls_info().alpn = negotiated_alpn(ssl_);
+      if (!options_.require_alpn.empty() && alpn != options_.require_alpn) {
+        return fail("the server did not select ALPN protocol '" + options_.require_alpn + "'" +
+                    (alpn.empty() ? std::string(" (no ALPN)") : " (got '" + alpn + "')"));
       }
       return succeed();
     }
@@ -182,8 +181,8 @@ class ConnectorImpl final : public Connector, public std::enable_shared_from_thi
   void succeed() {
     finished_ = true;
     timer_.cancel();
-    auto conn = std::make_shared<OutboundConnection>(io_, std::move(socket_),
-                                                     std::exchange(ssl_, nullptr), peer_);
+    auto conn = std::make_shared<OutboundConnection>(
+        io_, std::move(socket_), std::exchange(ssl_, nullptr), std::move(peer_));
     auto cb = std::move(callback_);
     if (cb) cb(std::move(conn), {});
   }

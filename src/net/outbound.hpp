@@ -99,7 +99,7 @@ class OutboundConnection final : public SessionIo,
   // Starts driving `session` (its initial output, e.g. the HTTP/2 preface, goes out now).
   void start(std::unique_ptr<Session> session);
   Session* session() const { return session_.get(); }
-  const PeerInfo& peer() const { return peer_; }
+  const PeerInfo& peer() const override { return peer_; }
   asio::io_context& io() const { return io_; }
 
   // Closes now: the session hears on_peer_closed(); `on_close` runs on a later turn.

@@ -6,9 +6,12 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "net/peer.hpp"
 
 namespace trident::net {
 
@@ -24,10 +27,12 @@ class SessionIo {
   // Replace the session (HTTP/1.1 `Upgrade: h2c`); takes effect after the
   // current call returns. Bytes not consumed yet go to the new session.
   virtual void switch_session(std::unique_ptr<Session> next) = 0;
+  // Who is on the other end (valid as long as the connection).
+  virtual const PeerInfo& peer() const = 0;
 };
 
 // Where a session is, for the connection's timeouts.
-enum class Phase {
+enum class Phase : std::uint8_t {
   idle,          // nothing in flight: idle timeout
   reading_head,  // part of a request head received: header (slowloris) timeout
   reading_body,  // a request body is still arriving: request timeout

@@ -67,12 +67,12 @@ void Worker::accept_all(Acceptor& a) {
       ::close(fd);  // over the limit: refuse rather than degrade everyone
       continue;
     }
-    auto* conn = new Connection(*this, fd, a.tls, a.h2_only);
+    auto* conn = new Connection(*this, fd, a.h2_only);
     conn->next_ = connections_;
     if (connections_) connections_->prev_ = conn;
     connections_ = conn;
     ++connection_count_;
-    conn->start();
+    conn->start(a.tls);
   }
 }
 

@@ -22,12 +22,15 @@ bool known_opcode(unsigned op) {
 }  // namespace
 
 FrameParser::FrameParser(FrameListener& listener, ParserOptions options)
-    : listener_(listener), options_(options) {}
+    : listener_(listener),
+      max_message_size_(options.max_message_size),
+      role_(options.role),
+      permessage_deflate_(options.permessage_deflate) {}
 
 void FrameParser::reset() {
   state_ = State::header;
   error_ = Error::none;
-  reason_ = {};
+  reason_ = "";
   next_frame();
   in_message_ = false;
   text_ = false;
@@ -42,7 +45,7 @@ void FrameParser::next_frame() {
   header_stage_ = HeaderStage::base;
 }
 
-void FrameParser::fail(Error e, std::string_view reason) {
+void FrameParser::fail(Error e, const char* reason) {
   state_ = State::failed;
   error_ = e;
   reason_ = reason;
@@ -55,7 +58,7 @@ std::size_t FrameParser::feed(std::span<char> data) {
   while (i < n) {
     switch (state_) {
       case State::header:
-        if (header_len_ == 0 && !in_message_ && options_.role == Role::server) {
+        if (header_len_ == 0 && !in_message_ && role_ == Role::server) {
           if (std::size_t used = try_whole_frame(p + i, n - i)) {
             i += used;
             break;
@@ -93,7 +96,7 @@ std::size_t FrameParser::try_whole_frame(char* data, std::size_t size) {
           static_cast<unsigned char>(data[3]);
     header = 8;
   }
-  if (size - header < len || len > options_.max_message_size) return 0;
+  if (size - header < len || len > max_message_size_) return 0;
   MaskKey key;
   std::memcpy(key.data(), data + header - 4, 4);
   char* payload = data + header;
@@ -171,7 +174,7 @@ bool FrameParser::check_first_two_bytes() {
   opcode_ = static_cast<Opcode>(op);
   const bool control = is_control(opcode_);
   if (compressed_) {
-    if (!options_.permessage_deflate) {
+    if (!permessage_deflate_) {
       fail(Error::protocol_error, "reserved bit RSV1 set without permessage-deflate");
       return false;
     }
@@ -195,11 +198,11 @@ bool FrameParser::check_first_two_bytes() {
     return false;
   }
   masked_ = (b1 & kMaskBit) != 0;
-  if (options_.role == Role::server && !masked_) {
+  if (role_ == Role::server && !masked_) {
     fail(Error::protocol_error, "unmasked frame from a client");
     return false;
   }
-  if (options_.role == Role::client && masked_) {
+  if (role_ == Role::client && masked_) {
     fail(Error::protocol_error, "masked frame from a server");
     return false;
   }
@@ -227,7 +230,7 @@ bool FrameParser::check_length() {
   remaining_ = len;
   if (!is_control(opcode_)) {
     // message_size_ <= max_message_size always holds, so this cannot wrap.
-    if (len > options_.max_message_size - message_size_) {
+    if (len > max_message_size_ - message_size_) {
       fail(Error::message_too_big, "message too big");
       return false;
     }

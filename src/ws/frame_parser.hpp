@@ -139,6 +139,7 @@ class FrameParser {
   // True at a frame boundary with no header byte buffered.
   bool at_frame_boundary() const { return state_ == State::header && header_len_ == 0; }
   void reset();  // back to the start of a stream, clears the error
+  Role role() const { return role_; }
 
  private:
   enum class State : std::uint8_t {
@@ -155,7 +156,7 @@ class FrameParser {
     key,     // through the masking key
   };
 
-  void fail(Error e, std::string_view reason);
+  void fail(Error e, const char* reason);  // `reason` must be a string literal
   // Copies header bytes; returns the number taken from `data`.
   std::size_t feed_header(const char* data, std::size_t size);
   bool check_first_two_bytes();
@@ -170,14 +171,21 @@ class FrameParser {
   void end_control_frame(std::string_view payload);
   void next_frame();  // header state back to "expecting a frame"
 
+  // Ordered widest first: every idle WebSocket holds one of these.
   FrameListener& listener_;
-  ParserOptions options_;
-  State state_ = State::header;
-  Error error_ = Error::none;
-  std::string_view reason_;
+  std::uint64_t max_message_size_;
+  std::uint64_t remaining_ = 0;      // payload bytes of the current frame still to come
+  std::uint64_t message_size_ = 0;   // payload bytes of the current data message so far
+  const char* reason_ = "";          // a string literal (see fail())
+  std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
 
   // Current frame.
   std::array<unsigned char, 14> header_{};
+  MaskKey key_{};
+  Error error_ = Error::none;
+  State state_ = State::header;
+  Role role_;
+  bool permessage_deflate_;
   std::uint8_t header_len_ = 0;   // bytes collected
   std::uint8_t header_need_ = 2;  // bytes to collect before the next check
   HeaderStage header_stage_ = HeaderStage::base;
@@ -185,19 +193,14 @@ class FrameParser {
   bool fin_ = false;
   Opcode opcode_ = Opcode::continuation;
   bool masked_ = false;
-  bool compressed_ = false;  // RSV1
-  MaskKey key_{};
-  std::uint8_t key_offset_ = 0;  // position within the key of the next payload byte
-  std::uint64_t remaining_ = 0;  // payload bytes still to come
+  bool compressed_ = false;       // RSV1
+  std::uint8_t key_offset_ = 0;   // position within the key of the next payload byte
+  std::uint8_t control_len_ = 0;  // at most 125
 
   // Current data message.
   bool in_message_ = false;
   bool text_ = false;  // a text message whose UTF-8 is checked here
-  std::uint64_t message_size_ = 0;
   Utf8Validator utf8_;
-
-  std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
-  std::uint8_t control_len_ = 0;     // at most 125
 };
 
 }  // namespace trident::ws

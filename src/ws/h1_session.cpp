@@ -3,10 +3,10 @@
 namespace trident::ws {
 
 H1Session::H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
-                     const net::PeerInfo& peer, std::string subprotocol,
-                     std::optional<DeflateParams> deflate, IpTable::Lease lease)
+                     std::string subprotocol, std::optional<DeflateParams> deflate,
+                     IpTable::Lease lease)
     : io_(io),
-      socket_(endpoint, settings, *this, peer, std::move(subprotocol), deflate),
+      socket_(endpoint, settings, *this, std::move(subprotocol), deflate),
       lease_(std::move(lease)) {}
 
 H1Session::~H1Session() {

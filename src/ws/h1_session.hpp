@@ -14,8 +14,7 @@ class H1Session final : public net::Session, private Socket::Transport {
  public:
   // `lease` is the socket's place in the per-address count, held until the end.
   H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
-            const net::PeerInfo& peer, std::string subprotocol,
-            std::optional<DeflateParams> deflate, IpTable::Lease lease);
+            std::string subprotocol, std::optional<DeflateParams> deflate, IpTable::Lease lease);
   ~H1Session() override;
 
   Socket& socket() { return socket_; }
@@ -40,6 +39,7 @@ class H1Session final : public net::Session, private Socket::Transport {
 
  private:
   void output_ready() override { io_.wake(); }
+  const net::PeerInfo& peer() const override { return io_.peer(); }
 
   net::SessionIo& io_;
   Socket socket_;

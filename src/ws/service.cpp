@@ -66,6 +66,7 @@ struct H2Transport final : Socket::Transport {
   H2Transport(http::Request& q, http::Response& r) : req(q), res(r) {}
 
   void output_ready() override { flush(); }
+  const net::PeerInfo& peer() const override { return req.peer(); }
 
   void flush() {
     if (!socket || ended) return;
@@ -178,19 +179,18 @@ Service::Verdict Service::check(const http::Request& req, const Endpoint& endpoi
 
 IpTable::Lease IpTable::acquire(const std::string& ip, unsigned limit) {
   std::lock_guard lock(mutex_);
-  auto it = open_.try_emplace(ip, 0).first;
-  if (it->second >= limit) {
-    if (it->second == 0) open_.erase(it);
+  auto it = open_.try_emplace(ip, Count{this, 0}).first;
+  if (it->second.open >= limit) {
+    if (it->second.open == 0) open_.erase(it);
     return {};
   }
-  ++it->second;
-  return {this, &ip};
+  ++it->second.open;
+  return Lease(&*it);
 }
 
-void IpTable::release(const std::string& ip) {
+void IpTable::release(Entry& entry) {
   std::lock_guard lock(mutex_);
-  auto it = open_.find(ip);
-  if (it != open_.end() && --it->second == 0) open_.erase(it);
+  if (--entry.second.open == 0) open_.erase(open_.find(entry.first));
 }
 
 Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http::Response& res) {
@@ -233,9 +233,9 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   auto boxed = std::make_shared<IpTable::Lease>(std::move(lease));
   res.takeover = [this, &endpoint, v = std::move(v), boxed, user = std::move(user)](
                      net::SessionIo& io,
-                     const net::PeerInfo& peer) mutable -> std::unique_ptr<net::Session> {
-    auto session = std::make_unique<H1Session>(io, endpoint, settings_, peer, v.subprotocol,
-                                               v.deflate, std::move(*boxed));
+                     const net::PeerInfo&) mutable -> std::unique_ptr<net::Session> {
+    auto session = std::make_unique<H1Session>(io, endpoint, settings_, v.subprotocol, v.deflate,
+                                               std::move(*boxed));
     session->socket().user = std::move(user);
     session->socket().start();
     return session;
@@ -246,7 +246,7 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
 Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Lease lease,
                                 http::Request& req, http::Response& res) {
   H2Transport transport(req, res);
-  Socket socket(endpoint, settings_, transport, req.peer(), v.subprotocol, v.deflate);
+  Socket socket(endpoint, settings_, transport, v.subprotocol, v.deflate);
   transport.socket = &socket;
   if (endpoint.init) socket.user = endpoint.init(req.target);
   res.status = 200;

@@ -20,35 +20,41 @@ namespace trident::ws {
 
 // Open WebSockets per client address (Settings::max_per_ip).
 class IpTable {
+  struct Count {
+    IpTable* table;
+    unsigned open;
+  };
+  using Entry = std::pair<const std::string, Count>;
+
  public:
+  // One pointer (every open WebSocket holds one): the table's entry, whose
+  // address is stable while the entry exists.
   class Lease {
    public:
     Lease() = default;
-    Lease(IpTable* table, const std::string* ip) : table_(table), ip_(ip) {}
-    Lease(Lease&& o) noexcept : table_(std::exchange(o.table_, nullptr)), ip_(o.ip_) {}
+    explicit Lease(Entry* entry) : entry_(entry) {}
+    Lease(Lease&& o) noexcept : entry_(std::exchange(o.entry_, nullptr)) {}
     Lease& operator=(Lease&& o) noexcept {
-      std::swap(table_, o.table_);
-      std::swap(ip_, o.ip_);
+      std::swap(entry_, o.entry_);
       return *this;
     }
     ~Lease() {
-      if (table_) table_->release(*ip_);
+      if (entry_) entry_->second.table->release(*entry_);
     }
-    explicit operator bool() const { return table_ != nullptr; }
+    explicit operator bool() const { return entry_ != nullptr; }
 
    private:
-    IpTable* table_ = nullptr;
-    const std::string* ip_ = nullptr;  // the connection's PeerInfo::address, which outlives it
+    Entry* entry_ = nullptr;
   };
 
-  // A lease for one more socket from `ip` (which must outlive the lease),
-  // or an empty one if `ip` already has `limit` open.
+  // A lease for one more socket from `ip`, or an empty one if `ip` already
+  // has `limit` open.
   Lease acquire(const std::string& ip, unsigned limit);
 
  private:
-  void release(const std::string& ip);
+  void release(Entry& entry);
   std::mutex mutex_;
-  std::unordered_map<std::string, unsigned> open_;
+  std::unordered_map<std::string, Count> open_;
 };
 
 class Service {

@@ -110,23 +110,22 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
 }
 
 Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-               const net::PeerInfo& peer, std::string_view subprotocol,
-               std::optional<DeflateParams> deflate, Role role)
+               std::string_view subprotocol, std::optional<DeflateParams> deflate, Role role)
     : endpoint_(endpoint),
       settings_(settings),
       transport_(transport),
-      peer_(peer),
-      deflate_(deflate),
       parser_(*this, ParserOptions{role, settings.max_message, deflate.has_value()}),
-      role_(role) {
-  for (const auto& p : endpoint.subprotocols) {
-    if (p == subprotocol) subprotocol_ = &p;
+      deflate_bits_(!deflate               ? 0
+                    : role == Role::server ? deflate->server_max_window_bits
+                                           : deflate->client_max_window_bits) {
+  for (std::size_t i = 0; i < endpoint.subprotocols.size() && i < kNoSubprotocol; ++i) {
+    if (endpoint.subprotocols[i] == subprotocol) subprotocol_ = static_cast<std::uint8_t>(i);
   }
   last_ping_ = last_message_ = tick_now();
   SocketList::mine().add(this);
   count(Counter::opened);
   count(Counter::connections);
-  if (deflate_) Hub::instance().deflate_socket_opened(1);
+  if (deflate_bits_) Hub::instance().deflate_socket_opened(1);
 }
 
 Socket::~Socket() {
@@ -136,7 +135,7 @@ Socket::~Socket() {
   }
   SocketList::mine().remove(this);
   count(Counter::connections, -1);
-  if (deflate_) Hub::instance().deflate_socket_opened(-1);
+  if (deflate_bits_) Hub::instance().deflate_socket_opened(-1);
 }
 
 void Socket::start() {
@@ -175,7 +174,7 @@ void Socket::on_data(std::string_view data) {
     if (msg_pieces_ == 1 && buf.empty()) buf.assign(msg_view_);
     buf.append(data);
   }
-  ++msg_pieces_;
+  if (msg_pieces_ < 2) ++msg_pieces_;
 }
 
 void Socket::on_message_end() {
@@ -258,7 +257,7 @@ void Socket::queue_close(std::uint16_t code, std::string_view reason) {
 }
 
 std::optional<MaskKey> Socket::mask_key() const {
-  if (role_ == Role::server) return std::nullopt;
+  if (parser_.role() == Role::server) return std::nullopt;
   // Client frames need unpredictable keys (RFC 6455 §5.3): from the CSPRNG,
   // fetched in blocks.
   thread_local std::array<unsigned char, 1024> pool;
@@ -274,7 +273,7 @@ std::optional<MaskKey> Socket::mask_key() const {
 }
 
 void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
-  if (role_ == Role::client) {
+  if (parser_.role() == Role::client) {
     std::string& out = own_tail();
     std::size_t before = out.size();
     append_frame(out, opcode, payload, true, mask_key(), rsv1);
@@ -323,13 +322,10 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
     return false;
   }
   count(Counter::messages_out);
-  if (deflate_ && compress && message.size() >= settings_.compress_min) {
+  if (deflate_bits_ && compress && message.size() >= settings_.compress_min) {
     std::string& body = deflate_scratch();
     body.clear();
-    deflate_message(
-        message,
-        role_ == Role::server ? deflate_->server_max_window_bits : deflate_->client_max_window_bits,
-        body);
+    deflate_message(message, deflate_bits_, body);
     queue_frame(opcode, body, true);
   } else {
     queue_frame(opcode, message, false);
@@ -339,8 +335,8 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
 
 void Socket::deliver(const Prepared& message) {
   // Prepared frames are server frames (unmasked): not for a client socket.
-  if (state_ != State::open || role_ == Role::client) return;
-  const auto& frame = deflate_ && message.compressed ? message.compressed : message.plain;
+  if (state_ != State::open || parser_.role() == Role::client) return;
+  const auto& frame = deflate_bits_ && message.compressed ? message.compressed : message.plain;
   if (over_backlog(frame->size())) return slow_consumer();
   count(Counter::messages_out);
   extra().queue.push_back({frame, {}});

@@ -60,11 +60,13 @@ class Socket final : private FrameListener {
     virtual ~Transport() = default;
     // Output was queued (or the socket finished) outside of feed(): flush soon.
     virtual void output_ready() = 0;
+    // Who is on the other end.
+    virtual const net::PeerInfo& peer() const = 0;
   };
 
   Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-         const net::PeerInfo& peer, std::string_view subprotocol,
-         std::optional<DeflateParams> deflate, Role role = Role::server);
+         std::string_view subprotocol, std::optional<DeflateParams> deflate,
+         Role role = Role::server);
   ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -84,10 +86,11 @@ class Socket final : private FrameListener {
   std::size_t buffered() const { return queued_ + in_flight_; }
   bool is_open() const { return state_ == State::open; }
   std::string_view subprotocol() const {
-    return subprotocol_ ? std::string_view(*subprotocol_) : std::string_view();
+    return subprotocol_ == kNoSubprotocol ? std::string_view()
+                                          : std::string_view(endpoint_.subprotocols[subprotocol_]);
   }
-  bool compression() const { return deflate_.has_value(); }
-  const net::PeerInfo& peer() const { return peer_; }
+  bool compression() const { return deflate_bits_ != 0; }
+  const net::PeerInfo& peer() const { return transport_.peer(); }
   std::any user;  // per-connection handler data
 
   // ---- for transports ----
@@ -150,23 +153,18 @@ class Socket final : private FrameListener {
   const Endpoint& endpoint_;
   const Settings& settings_;
   Transport& transport_;
-  const net::PeerInfo& peer_;
-  const std::string* subprotocol_ = nullptr;  // one of endpoint_.subprotocols
-  std::optional<DeflateParams> deflate_;
-  FrameParser parser_;
-  Role role_;
-
+  // The small fields below share the parser's tail padding: every idle
+  // WebSocket holds one Socket.
+  [[no_unique_address]] FrameParser parser_;
+  std::uint8_t deflate_bits_;  // our compressor's window bits; 0: no permessage-deflate
   State state_ = State::open;
-  bool feeding_ = false;
-  bool abort_ = false;
-  bool close_reported_ = false;
-  bool awaiting_pong_ = false;
-  bool got_message_ = false;  // a data message arrived since the last tick
-
-  // The message being received.
-  Opcode msg_opcode_ = Opcode::text;
-  bool msg_compressed_ = false;
-  std::uint32_t msg_pieces_ = 0;
+  Opcode msg_opcode_ = Opcode::text;  // of the message being received
+  bool feeding_ : 1 = false;
+  bool abort_ : 1 = false;
+  bool close_reported_ : 1 = false;
+  bool awaiting_pong_ : 1 = false;
+  bool got_message_ : 1 = false;  // a data message arrived since the last tick
+  bool msg_compressed_ : 1 = false;
   std::string_view msg_view_;  // the only piece so far, still in the input buffer
 
   // Output, in order: `out_` while nothing shared waits; after a shared
@@ -235,6 +233,10 @@ class Socket final : private FrameListener {
   std::uint32_t last_message_ = 0;
   std::uint32_t closing_since_ = 0;
   std::uint16_t close_code_ = 0;  // reported to on_close (reason in Extra)
+  // The message being received: pieces so far (0, 1, or 2 meaning "more").
+  std::uint8_t msg_pieces_ = 0;
+  static constexpr std::uint8_t kNoSubprotocol = 0xFF;
+  std::uint8_t subprotocol_ = kNoSubprotocol;  // index into endpoint_.subprotocols
 
   // Sockets of this thread, for the once-a-second tick.
   Socket* prev_ = nullptr;

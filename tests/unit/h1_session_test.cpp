@@ -13,14 +13,16 @@ namespace {
 
 struct FakeIo : net::SessionIo {
   int wakes = 0;
+  PeerInfo peer_info;
   void wake() override { ++wakes; }
   void switch_session(std::unique_ptr<net::Session>) override {}
+  const PeerInfo& peer() const override { return peer_info; }
 };
 
 struct Fixture {
   ServiceContext service;
   FakeIo io;
-  PeerInfo peer;
+  PeerInfo& peer = io.peer_info;
   std::unique_ptr<h1::Session> session;
 
   explicit Fixture(Handler h) {

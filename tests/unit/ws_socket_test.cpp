@@ -52,7 +52,7 @@ struct Harness : Socket::Transport {
   std::vector<std::uint16_t> closes;
   int wakes = 0;
   std::unique_ptr<Socket> socket;
-  net::PeerInfo peer;
+  net::PeerInfo peer_info;
 
   explicit Harness(std::optional<DeflateParams> deflate = std::nullopt,
                    std::function<void(Settings&)> tune = {}) {
@@ -64,10 +64,11 @@ struct Harness : Socket::Transport {
     endpoint.on_close = [this](Socket&, std::uint16_t code, std::string_view) {
       closes.push_back(code);
     };
-    socket = std::make_unique<Socket>(endpoint, settings, *this, peer, "", deflate);
+    socket = std::make_unique<Socket>(endpoint, settings, *this, "", deflate);
     socket->start();
   }
   void output_ready() override { ++wakes; }
+  const net::PeerInfo& peer() const override { return peer_info; }
 
   void feed(std::string bytes) { socket->feed(std::span<char>(bytes.data(), bytes.size())); }
   std::vector<Frame> output() {
@@ -419,9 +420,10 @@ struct Pair {
   std::vector<std::string> client_got;
   std::vector<std::uint16_t> client_closes, server_closes;
   struct Nop : Socket::Transport {
+    net::PeerInfo peer_info;
     void output_ready() override {}
+    const net::PeerInfo& peer() const override { return peer_info; }
   } nop;
-  net::PeerInfo peer;
   std::unique_ptr<Socket> server, client;
 
   explicit Pair(std::optional<DeflateParams> deflate) {
@@ -435,8 +437,8 @@ struct Pair {
     client_ep.on_close = [this](Socket&, std::uint16_t c, std::string_view) {
       client_closes.push_back(c);
     };
-    server = std::make_unique<Socket>(server_ep, settings, nop, peer, "", deflate);
-    client = std::make_unique<Socket>(client_ep, settings, nop, peer, "", deflate, Role::client);
+    server = std::make_unique<Socket>(server_ep, settings, nop, "", deflate);
+    client = std::make_unique<Socket>(client_ep, settings, nop, "", deflate, Role::client);
   }
   static void move(Socket& from, Socket& to) {
     std::string bytes;

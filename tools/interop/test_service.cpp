@@ -66,8 +66,8 @@ Task<SimpleResponse> TestService::UnaryCall(rpc::Context& ctx, const SimpleReque
   ctx.set_compress_responses(req.response_compressed().value());
   SimpleResponse r;
   *r.mutable_payload() = make_payload(req.response_size());
-  if (req.fill_username() && !ctx.peer().client_subject.empty()) {
-    r.set_username(ctx.peer().client_subject);
+  if (req.fill_username() && !ctx.peer().client_subject().empty()) {
+    r.set_username(std::string(ctx.peer().client_subject()));
   }
   co_return r;
 }
