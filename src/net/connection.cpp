@@ -45,17 +45,7 @@ void Connection::start(SSL_CTX* tls) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (addr.ss_family == AF_INET) {
-      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      peer_.port = ntohs(a->sin_port);
-    } else if (addr.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      peer_.port = ntohs(a->sin6_port);
-    }
-    peer_.address = text;
+    peer_.set_address(reinterpret_cast<sockaddr*>(&addr));
   }
   phase_since_ = last_read_ = worker_.now();
   if (!worker_.poller().add(fd_, this)) return close();
@@ -115,7 +105,7 @@ void Connection::handshake() {
   } else {
     unsigned long e = ERR_peek_error();
     const char* why = e ? ERR_reason_error_string(e) : nullptr;
-    log::debug("TLS handshake with " + peer_.address + " failed: " + (why ? why : "closed"));
+    log::debug("TLS handshake with " + peer_.address() + " failed: " + (why ? why : "closed"));
     close();
   }
 }

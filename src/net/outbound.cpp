@@ -137,8 +137,7 @@ class ConnectorImpl final : public Connector, public std::enable_shared_from_thi
     socket_.non_blocking(true, ec);
     if (ec) return fail("cannot make the socket non-blocking: " + ec.message());
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    peer_.address = ep.address().to_string();
-    peer_.port = ep.port();
+    peer_.set_address(ep.data());
     if (!options_.tls) return succeed();
     std::string name = options_.server_name.empty() ? target_.host : options_.server_name;
     try {

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+struct sockaddr;
 
 namespace trident::net {
 
@@ -17,9 +20,16 @@ struct PeerInfo {
     std::string client_subject;  // verified client certificate subject (mTLS), or ""
   };
 
-  std::string address;  // "127.0.0.1" / "::1"
-  std::uint16_t port = 0;
+  // The address as text, "127.0.0.1" / "::1" ("" if unknown); formatted on
+  // each call (the binary form is what every connection keeps).
+  std::string address() const;
+  // From an AF_INET / AF_INET6 socket address: the address and the port.
+  void set_address(const sockaddr* sa);
+
+  std::array<unsigned char, 16> ip{};  // network byte order; IPv4 in the first 4
+  std::uint8_t family = 0;             // 0 (unknown), 4 or 6
   bool tls = false;
+  std::uint16_t port = 0;
   std::unique_ptr<Tls> tls_details;  // set when a TLS handshake completes
 
   std::string_view alpn() const { return tls_details ? tls_details->alpn : std::string_view(); }

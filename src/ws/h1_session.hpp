@@ -35,6 +35,7 @@ class H1Session final : public net::Session, private Socket::Transport {
   // connection's read timeouts.
   void on_timeout(net::Phase) override {}
   net::Phase phase() const override;
+  void on_tick(std::uint32_t) override { socket_.tick(tick_now()); }
   void release_idle_memory() override { socket_.release_memory(); }
 
  private:

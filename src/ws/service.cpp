@@ -197,7 +197,7 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   Verdict v = check(req, endpoint);
   IpTable::Lease lease;
   if (v.status == 0) {
-    lease = per_ip_.acquire(req.peer().address, settings_.max_per_ip);
+    lease = per_ip_.acquire(req.peer().address(), settings_.max_per_ip);
     if (!lease) {
       count(Counter::rejected_per_ip);
       v.status = 429;
@@ -248,6 +248,7 @@ Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Le
   H2Transport transport(req, res);
   Socket socket(endpoint, settings_, transport, v.subprotocol, v.deflate);
   transport.socket = &socket;
+  SocketTicker ticker(socket);  // a stream has no clock of its own
   if (endpoint.init) socket.user = endpoint.init(req.target);
   res.status = 200;
   res.write_now({});  // the response head: the tunnel is open

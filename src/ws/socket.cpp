@@ -56,7 +56,7 @@ class SocketList {
     thread_local SocketList list;
     return list;
   }
-  void add(Socket* s) {
+  void add(SocketTicker* s) {
     s->next_ = head_;
     if (head_) head_->prev_ = s;
     head_ = s;
@@ -67,7 +67,7 @@ class SocketList {
       arm();
     }
   }
-  void remove(Socket* s) {
+  void remove(SocketTicker* s) {
     if (s->prev_) s->prev_->next_ = s->next_;
     if (s->next_) s->next_->prev_ = s->prev_;
     if (head_ == s) head_ = s->next_;
@@ -85,13 +85,21 @@ class SocketList {
       if (ec || !timer_) return;
       std::uint32_t now = cached_seconds = clock_seconds();
       // tick() never destroys a socket (closing goes through the transport).
-      for (Socket* s = head_; s; s = s->next_) s->tick(now);
+      for (SocketTicker* s = head_; s; s = s->next_) s->socket_.tick(now);
       arm();
     });
   }
-  Socket* head_ = nullptr;
+  SocketTicker* head_ = nullptr;
   std::unique_ptr<asio::steady_timer> timer_;
 };
+
+SocketTicker::SocketTicker(Socket& socket) : socket_(socket) {
+  SocketList::mine().add(this);
+}
+
+SocketTicker::~SocketTicker() {
+  SocketList::mine().remove(this);
+}
 
 Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
   Prepared p;
@@ -122,7 +130,6 @@ Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& tr
     if (endpoint.subprotocols[i] == subprotocol) subprotocol_ = static_cast<std::uint8_t>(i);
   }
   last_ping_ = last_message_ = tick_now();
-  SocketList::mine().add(this);
   count(Counter::opened);
   count(Counter::connections);
   if (deflate_bits_) Hub::instance().deflate_socket_opened(1);
@@ -133,7 +140,6 @@ Socket::~Socket() {
   if (extra_) {
     for (const auto& t : extra_->topics) Hub::instance().unsubscribe(*this, t);
   }
-  SocketList::mine().remove(this);
   count(Counter::connections, -1);
   if (deflate_bits_) Hub::instance().deflate_socket_opened(-1);
 }

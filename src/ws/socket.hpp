@@ -118,7 +118,9 @@ class Socket final : private FrameListener {
   bool idle() const;  // nothing in flight either way
   void on_transport_closed();
   void deliver(const Prepared& message);
-  void tick(std::uint32_t now);  // heartbeats and timeouts, once a second
+  // Heartbeats and timeouts, once a second (tick_now() clock): driven by
+  // the transport (an HTTP/1.1 connection's tick) or by a SocketTicker.
+  void tick(std::uint32_t now);
   void release_memory();
 
  private:
@@ -237,10 +239,23 @@ class Socket final : private FrameListener {
   std::uint8_t msg_pieces_ = 0;
   static constexpr std::uint8_t kNoSubprotocol = 0xFF;
   std::uint8_t subprotocol_ = kNoSubprotocol;  // index into endpoint_.subprotocols
+};
 
-  // Sockets of this thread, for the once-a-second tick.
-  Socket* prev_ = nullptr;
-  Socket* next_ = nullptr;
+// Ticks a socket once a second for a transport without a clock of its own
+// (an HTTP/2 stream): registers on construction, leaves on destruction.
+// HTTP/1.1 sockets are ticked by their connection, so an idle one carries no
+// list links for this.
+class SocketTicker {
+ public:
+  explicit SocketTicker(Socket& socket);
+  ~SocketTicker();
+  SocketTicker(const SocketTicker&) = delete;
+  SocketTicker& operator=(const SocketTicker&) = delete;
+
+ private:
+  Socket& socket_;
+  SocketTicker* prev_ = nullptr;
+  SocketTicker* next_ = nullptr;
   friend class SocketList;
 };
 

@@ -347,6 +347,31 @@ def test_h2c_extended_connect_protocol_error_is_1002(h2server):
         assert r.status == 200
 
 
+def test_h2c_extended_connect_heartbeat_unanswered_closes_1001(make_server):
+    """A WebSocket on an HTTP/2 stream has no connection clock of its own: its
+    heartbeat runs on the per-thread socket ticker (HTTP/1.1 sockets are ticked
+    by their connection). Unanswered pings end it with 1001 "ping timeout"."""
+    srv = make_server("--ws-ping-interval", "1", "--drain-timeout", "3", tls=False)
+    with H2Client(srv.port) as c:
+        ws = H2WS(c)
+        assert ws.status == 200
+        pings = 0
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            f = ws.recv_frame(timeout=max(0.1, deadline - time.monotonic()))
+            if f.opcode == PING:
+                pings += 1  # never answered
+                continue
+            assert f.opcode == CLOSE, f
+            assert parse_close(f.payload) == (1001, b"ping timeout"), f
+            break
+        else:
+            pytest.fail("no close frame within 6 s")
+        assert pings >= 1, "server never pinged"
+        # the HTTP/2 connection itself stays usable
+        assert c.get("/plaintext").status == 200
+
+
 def test_h2c_extended_connect_without_version_is_426(h2server):
     with H2Client(h2server.port) as c:
         ws = H2WS(c, version=None)

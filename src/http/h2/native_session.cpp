@@ -949,7 +949,7 @@ void NativeSession::write_data(std::string& out) {
 
 bool NativeSession::fail(std::uint32_t code, std::string_view why) {
   if (failed_) return false;
-  log::debug("h2: " + std::string(why) + " from " + peer_.address);
+  log::debug("h2: " + std::string(why) + " from " + peer_.address());
   write_frame_header(static_cast<std::uint32_t>(8 + why.size()), frame::goaway, 0, 0);
   put32(out_, last_client_stream_);
   put32(out_, code);
@@ -961,7 +961,7 @@ bool NativeSession::fail(std::uint32_t code, std::string_view why) {
 
 void NativeSession::calm_down(const char* why) {
   if (failed_) return;
-  log::warn(std::string("h2: ") + why + " from " + peer_.address + ": GOAWAY ENHANCE_YOUR_CALM");
+  log::warn(std::string("h2: ") + why + " from " + peer_.address() + ": GOAWAY ENHANCE_YOUR_CALM");
   // The reason goes in the GOAWAY's debug data (gRPC clients look for "too_many_pings").
   fail(error::enhance_your_calm, why);
 }
@@ -1057,7 +1057,7 @@ void NativeSession::on_tick(std::uint32_t now) {
     }
   }
   if (due.ping_timeout) {
-    log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
+    log::debug("h2: keepalive PING unanswered by " + peer_.address() + ": closing");
     fail(error::no_error, "keepalive timeout");
     return;
   }

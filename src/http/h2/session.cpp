@@ -235,7 +235,7 @@ void Session::close_stream(Stream& s) {
 
 void Session::calm_down(const char* why) {
   if (failed_) return;
-  log::warn(std::string("h2: ") + why + " from " + peer_.address + ": GOAWAY ENHANCE_YOUR_CALM");
+  log::warn(std::string("h2: ") + why + " from " + peer_.address() + ": GOAWAY ENHANCE_YOUR_CALM");
   // The reason goes in the GOAWAY's debug data (gRPC clients look for "too_many_pings").
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last_client_stream_, NGHTTP2_ENHANCE_YOUR_CALM,
                         reinterpret_cast<const std::uint8_t*>(why), std::strlen(why));
@@ -245,7 +245,7 @@ void Session::calm_down(const char* why) {
 void Session::on_tick(std::uint32_t now) {
   const KeepaliveClock::Due due = clock_.tick(now, service_.h2, !failed_);
   if (due.ping_timeout) {
-    log::debug("h2: keepalive PING unanswered by " + peer_.address + ": closing");
+    log::debug("h2: keepalive PING unanswered by " + peer_.address() + ": closing");
     nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
     failed_ = true;
     io_.wake();
