@@ -176,13 +176,11 @@ bool Connection::read_some() {
         processing_ = false;
         apply_switch();
         if (used < view.size()) {
-          BufferFreeList::take(in_);
-          in_.append(view.substr(used));
+          in_.get().append(view.substr(used));
         }
         return true;
       }
-      BufferFreeList::take(in_);
-      in_.append(scratch.data(), r.n);
+      in_.get().append(scratch.data(), r.n);
       if (!session_) choose_protocol();
       return true;
     case IoStatus::would_block_read:
@@ -208,7 +206,7 @@ bool Connection::read_some() {
 void Connection::feed_input() {
   while (session_ && !in_.empty() && session_->wants_input()) {
     std::size_t used = session_->on_input(in_);
-    in_.erase(0, used);
+    in_.get().erase(0, used);
     if (apply_switch()) continue;
     if (used == 0) break;
   }
@@ -219,7 +217,7 @@ bool Connection::apply_switch() {
   // Upgrade (h2c, WebSocket): the 101 goes out first, then the new session's bytes.
   std::string pending;
   session_->take_output(pending);
-  out_.append(pending);
+  out_.get().append(pending);
   session_ = std::move(next_session_);
   return true;
 }
@@ -249,7 +247,7 @@ void Connection::flush() {
       out_off_ = 0;
       if (had_output) session_->on_output_flushed();
       if (gather_write()) return;
-      session_->take_output(out_);
+      session_->take_output(out_.get());
       if (out_.empty()) return;
     }
     if (!write_ready_) return;  // the next writable edge resumes here
@@ -303,11 +301,11 @@ void Connection::after_run() {
   }
   // Buffers go back to the worker's free list whenever they are empty, so a
   // connection between requests holds none.
-  BufferFreeList::give(in_);
+  in_.give_back();
   if (!output_pending) {
     out_.clear();
     out_off_ = 0;
-    BufferFreeList::give(out_);
+    out_.give_back();
   }
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "core/free_list.hpp"
 #include "net/peer.hpp"
 #include "net/poller.hpp"
 #include "net/session.hpp"
@@ -88,8 +89,8 @@ class Connection final : public SessionIo, public Poller::Handler {
   std::unique_ptr<Session> session_;
   std::unique_ptr<Session> next_session_;  // pending switch (h2c upgrade)
 
-  std::string in_;   // input not consumed yet
-  std::string out_;  // output being written
+  PooledString in_;   // input not consumed yet
+  PooledString out_;  // output being written
   std::size_t out_off_ = 0;
 
   int fd_;

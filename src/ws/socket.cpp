@@ -129,7 +129,7 @@ Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& tr
   for (std::size_t i = 0; i < endpoint.subprotocols.size() && i < kNoSubprotocol; ++i) {
     if (endpoint.subprotocols[i] == subprotocol) subprotocol_ = static_cast<std::uint8_t>(i);
   }
-  last_ping_ = last_message_ = tick_now();
+  ping_or_close_at_ = last_message_ = tick_now();
   count(Counter::opened);
   count(Counter::connections);
   if (deflate_bits_) Hub::instance().deflate_socket_opened(1);
@@ -160,7 +160,7 @@ std::size_t Socket::feed(std::span<char> data) {
   }
   // A single-piece message still pointing into `data` must survive the call.
   if (msg_pieces_ == 1 && msg_buf_empty() && parser_.in_message())
-    extra().msg_buf.assign(msg_view_);
+    extra().msg_buf.assign(msg_view());
   if (parser_.closed() || state_ == State::finished) return data.size();
   return n;
 }
@@ -173,20 +173,22 @@ void Socket::on_message_begin(Opcode opcode, bool compressed) {
 }
 
 void Socket::on_data(std::string_view data) {
-  if (msg_pieces_ == 0) {
-    msg_view_ = data;
-  } else {
-    std::string& buf = extra().msg_buf;
-    if (msg_pieces_ == 1 && buf.empty()) buf.assign(msg_view_);
-    buf.append(data);
+  if (msg_pieces_ == 0 && data.size() <= UINT32_MAX) {
+    msg_data_ = data.data();
+    msg_len_ = static_cast<std::uint32_t>(data.size());
+    msg_pieces_ = 1;
+    return;
   }
-  if (msg_pieces_ < 2) ++msg_pieces_;
+  std::string& buf = extra().msg_buf;
+  if (msg_pieces_ == 1 && buf.empty()) buf.assign(msg_view());
+  buf.append(data);
+  msg_pieces_ = 2;
 }
 
 void Socket::on_message_end() {
   std::string_view message;
   if (msg_pieces_ == 1 && msg_buf_empty()) {
-    message = msg_view_;
+    message = msg_view();
   } else if (msg_pieces_ >= 1) {
     message = extra().msg_buf;
   }
@@ -242,13 +244,11 @@ void Socket::on_close(std::uint16_t code, std::string_view reason) {
 
 std::string& Socket::own_tail_slow() {
   if (queue_empty()) {
-    if (out_.capacity() < kMinOutputBuffer) {
-      // A recycled buffer, or one big enough for a burst of small frames:
-      // growing a string frame by frame costs several reallocations.
-      if (out_.empty()) BufferFreeList::take(out_);
-      if (out_.capacity() < kMinOutputBuffer) out_.reserve(kMinOutputBuffer);
-    }
-    return out_;
+    // A recycled buffer, or one big enough for a burst of small frames:
+    // growing a string frame by frame costs several reallocations.
+    std::string& out = out_.get();
+    if (out.capacity() < kMinOutputBuffer) out.reserve(kMinOutputBuffer);
+    return out;
   }
   SegmentQueue& queue = extra_->queue;
   if (queue.back().shared) queue.push_back({});
@@ -376,14 +376,14 @@ void Socket::take_output(std::string& out) {
   if (!out_.empty()) {
     std::size_t n = out_.size();
     if (out.empty()) {
-      out.swap(out_);
+      out.swap(out_.get());
     } else {
       out.append(out_);
       out_.clear();
     }
     // An idle socket keeps no buffer: the next burst takes one from the
-    // worker's free list again.
-    BufferFreeList::give(out_);
+    // worker's pool again.
+    out_.give_back();
     queued_ -= n;
     in_flight_ += n;
     return;
@@ -401,7 +401,7 @@ void Socket::take_output(std::string& out) {
 std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
   std::size_t k = 0;
   std::size_t off = head_off_;
-  auto add = [&](const std::string& b) {
+  auto add = [&](std::string_view b) {
     if (b.size() > off) iov[k++] = {const_cast<char*>(b.data()) + off, b.size() - off};
     off = 0;
   };
@@ -426,7 +426,7 @@ void Socket::consume_output(std::size_t n) {
     n -= avail;
     head_off_ = 0;
     out_.clear();
-    BufferFreeList::give(out_);
+    out_.give_back();
   }
   while (n > 0 && !queue_empty()) {
     SegmentQueue& queue = extra_->queue;
@@ -471,7 +471,7 @@ void Socket::close(std::uint16_t code, std::string_view reason) {
   if (state_ != State::open) return;
   queue_close(code, reason);
   state_ = State::closing;
-  closing_since_ = tick_now();
+  ping_or_close_at_ = tick_now();
   close_code_ = code;
   extra().close_reason.assign(reason);
   if (!feeding_) notify();
@@ -490,7 +490,7 @@ void Socket::finish(std::uint16_t code, std::string_view reason) {
     extra().close_reason.assign(reason);
   }
   state_ = State::finished;
-  closing_since_ = tick_now();
+  ping_or_close_at_ = tick_now();
 }
 
 void Socket::on_transport_closed() {
@@ -508,7 +508,7 @@ void Socket::on_transport_closed() {
 
 void Socket::tick(std::uint32_t now) {
   if (state_ != State::open) {
-    if (now - closing_since_ >= kCloseTimeoutSeconds && !abort_) {
+    if (now - ping_or_close_at_ >= kCloseTimeoutSeconds && !abort_) {
       abort_ = true;
       notify();
     }
@@ -520,15 +520,15 @@ void Socket::tick(std::uint32_t now) {
   }
   auto interval = static_cast<std::uint32_t>(settings_.ping_interval.count());
   if (interval > 0) {
-    if (awaiting_pong_ && now - last_ping_ >= interval) {
+    if (awaiting_pong_ && now - ping_or_close_at_ >= interval) {
       count(Counter::heartbeat_closes);
       // The peer stopped answering: say why, but do not wait for its reply.
       fail(close_code::going_away, "ping timeout");
       return;
     }
-    if (!awaiting_pong_ && now - last_ping_ >= interval) {
+    if (!awaiting_pong_ && now - ping_or_close_at_ >= interval) {
       awaiting_pong_ = true;
-      last_ping_ = now;
+      ping_or_close_at_ = now;
       queue_frame(Opcode::ping, {}, false);
     }
   }
@@ -548,7 +548,7 @@ void Socket::release_memory() {
     // Nothing queued, subscribed or closing: the whole block goes.
     if (state_ == State::open && extra_->queue.empty() && extra_->topics.empty()) extra_.reset();
   }
-  BufferFreeList::give(out_);
+  out_.give_back();
 }
 
 const std::vector<std::string>& Socket::topics() const {

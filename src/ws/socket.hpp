@@ -21,6 +21,7 @@
 
 #include <sys/uio.h>
 
+#include "core/free_list.hpp"
 #include "net/peer.hpp"
 #include "ws/deflate.hpp"
 #include "ws/frame_parser.hpp"
@@ -137,7 +138,8 @@ class Socket final : private FrameListener {
 
   // Where the next owned bytes go, in order: out_ unless a shared frame waits.
   std::string& own_tail() {
-    if ((!extra_ || extra_->queue.empty()) && out_.capacity() >= kMinOutputBuffer) return out_;
+    if ((!extra_ || extra_->queue.empty()) && out_.capacity() >= kMinOutputBuffer)
+      return out_.get();
     return own_tail_slow();
   }
   std::string& own_tail_slow();
@@ -167,7 +169,9 @@ class Socket final : private FrameListener {
   bool awaiting_pong_ : 1 = false;
   bool got_message_ : 1 = false;  // a data message arrived since the last tick
   bool msg_compressed_ : 1 = false;
-  std::string_view msg_view_;  // the only piece so far, still in the input buffer
+  // The only piece so far, still in the input buffer (length in msg_len_).
+  const char* msg_data_ = nullptr;
+  std::string_view msg_view() const { return {msg_data_, msg_len_}; }
 
   // Output, in order: `out_` while nothing shared waits; after a shared
   // segment, owned bytes queue behind it in Extra::queue.
@@ -208,7 +212,7 @@ class Socket final : private FrameListener {
     std::vector<Segment> items_;
     std::size_t head_ = 0;
   };
-  std::string out_;
+  PooledString out_;
   // What most sockets never need, or need only for a while: allocated on
   // first use and dropped again when idle (release_memory), so an idle
   // socket is not paying for it.
@@ -229,13 +233,13 @@ class Socket final : private FrameListener {
   std::size_t head_off_ = 0;   // bytes of the first buffer already sent (peek/consume)
   std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
 
-  // Seconds (tick clock) of the last ping sent, data message received, and
-  // close begun.
-  std::uint32_t last_ping_ = 0;
-  std::uint32_t last_message_ = 0;
-  std::uint32_t closing_since_ = 0;
-  std::uint16_t close_code_ = 0;  // reported to on_close (reason in Extra)
-  // The message being received: pieces so far (0, 1, or 2 meaning "more").
+  // Seconds (tick clock). One field serves two states: while open, when the
+  // last ping went out; once closing, when the close began (no pings then).
+  std::uint32_t ping_or_close_at_ = 0;
+  std::uint32_t last_message_ = 0;  // a data message received
+  std::uint32_t msg_len_ = 0;       // of msg_data_
+  std::uint16_t close_code_ = 0;    // reported to on_close (reason in Extra)
+  // Pieces of the message being received: 0, 1 (msg_data_), 2 (Extra::msg_buf).
   std::uint8_t msg_pieces_ = 0;
   static constexpr std::uint8_t kNoSubprotocol = 0xFF;
   std::uint8_t subprotocol_ = kNoSubprotocol;  // index into endpoint_.subprotocols
