@@ -19,18 +19,50 @@ bool known_opcode(unsigned op) {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
 }
 
+// Why a stream failed, for logs and close frames. The parser keeps an index
+// into this table (one byte per socket, not a pointer).
+constexpr std::string_view kReasons[] = {
+    "",
+    "reserved bit RSV2 or RSV3 set",
+    "reserved opcode",
+    "reserved bit RSV1 set without permessage-deflate",
+    "RSV1 set on a control or continuation frame",
+    "fragmented control frame",
+    "continuation frame without a message in progress",
+    "new data message while another is in progress",
+    "unmasked frame from a client",
+    "masked frame from a server",
+    "control frame payload longer than 125 bytes",
+    "64-bit payload length with the most significant bit set",
+    "message too big",
+    "invalid UTF-8 in a text message",
+    "text message ends inside a UTF-8 sequence",
+    "close frame with a 1-byte payload",
+    "invalid close code",
+    "invalid UTF-8 in a close reason",
+};
+
+// A reason's index; a string missing from the table does not compile.
+consteval std::uint8_t reason_id(std::string_view reason) {
+  for (std::size_t i = 0; i < std::size(kReasons); ++i) {
+    if (kReasons[i] == reason) return static_cast<std::uint8_t>(i);
+  }
+  throw "reason missing from kReasons";
+}
+
 }  // namespace
 
 FrameParser::FrameParser(FrameListener& listener, ParserOptions options)
     : listener_(listener),
-      max_message_size_(options.max_message_size),
+      max_message_size_(
+          static_cast<std::uint32_t>(std::min(options.max_message_size, kMaxMessageLimit))),
       role_(options.role),
       permessage_deflate_(options.permessage_deflate) {}
 
 void FrameParser::reset() {
   state_ = State::header;
   error_ = Error::none;
-  reason_ = "";
+  reason_ = 0;
   next_frame();
   in_message_ = false;
   text_ = false;
@@ -45,7 +77,11 @@ void FrameParser::next_frame() {
   header_stage_ = HeaderStage::base;
 }
 
-void FrameParser::fail(Error e, const char* reason) {
+std::string_view FrameParser::error_reason() const {
+  return kReasons[reason_];
+}
+
+void FrameParser::fail(Error e, std::uint8_t reason) {
   state_ = State::failed;
   error_ = e;
   reason_ = reason;
@@ -164,51 +200,51 @@ bool FrameParser::check_first_two_bytes() {
   compressed_ = (b0 & kRsv1) != 0;
   const unsigned op = b0 & kOpcodeBits;
   if ((b0 & kRsv23) != 0) {
-    fail(Error::protocol_error, "reserved bit RSV2 or RSV3 set");
+    fail(Error::protocol_error, reason_id("reserved bit RSV2 or RSV3 set"));
     return false;
   }
   if (!known_opcode(op)) {
-    fail(Error::protocol_error, "reserved opcode");
+    fail(Error::protocol_error, reason_id("reserved opcode"));
     return false;
   }
   opcode_ = static_cast<Opcode>(op);
   const bool control = is_control(opcode_);
   if (compressed_) {
     if (!permessage_deflate_) {
-      fail(Error::protocol_error, "reserved bit RSV1 set without permessage-deflate");
+      fail(Error::protocol_error, reason_id("reserved bit RSV1 set without permessage-deflate"));
       return false;
     }
     if (control || opcode_ == Opcode::continuation) {
-      fail(Error::protocol_error, "RSV1 set on a control or continuation frame");
+      fail(Error::protocol_error, reason_id("RSV1 set on a control or continuation frame"));
       return false;
     }
   }
   if (control) {
     if (!fin_) {
-      fail(Error::protocol_error, "fragmented control frame");
+      fail(Error::protocol_error, reason_id("fragmented control frame"));
       return false;
     }
   } else if (opcode_ == Opcode::continuation) {
     if (!in_message_) {
-      fail(Error::protocol_error, "continuation frame without a message in progress");
+      fail(Error::protocol_error, reason_id("continuation frame without a message in progress"));
       return false;
     }
   } else if (in_message_) {
-    fail(Error::protocol_error, "new data message while another is in progress");
+    fail(Error::protocol_error, reason_id("new data message while another is in progress"));
     return false;
   }
   masked_ = (b1 & kMaskBit) != 0;
   if (role_ == Role::server && !masked_) {
-    fail(Error::protocol_error, "unmasked frame from a client");
+    fail(Error::protocol_error, reason_id("unmasked frame from a client"));
     return false;
   }
   if (role_ == Role::client && masked_) {
-    fail(Error::protocol_error, "masked frame from a server");
+    fail(Error::protocol_error, reason_id("masked frame from a server"));
     return false;
   }
   const unsigned len7 = b1 & kLengthBits;
   if (control && len7 > kMaxControlPayload) {
-    fail(Error::protocol_error, "control frame payload longer than 125 bytes");
+    fail(Error::protocol_error, reason_id("control frame payload longer than 125 bytes"));
     return false;
   }
   length_bytes_ = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
@@ -223,19 +259,21 @@ bool FrameParser::check_length() {
     len = 0;
     for (std::size_t i = 0; i < length_bytes_; ++i) len = (len << 8) | header_[2 + i];
     if (length_bytes_ == 8 && (len >> 63) != 0) {
-      fail(Error::protocol_error, "64-bit payload length with the most significant bit set");
+      fail(Error::protocol_error,
+           reason_id("64-bit payload length with the most significant bit set"));
       return false;
     }
   }
-  remaining_ = len;
   if (!is_control(opcode_)) {
     // message_size_ <= max_message_size always holds, so this cannot wrap.
     if (len > max_message_size_ - message_size_) {
-      fail(Error::message_too_big, "message too big");
+      fail(Error::message_too_big, reason_id("message too big"));
       return false;
     }
-    message_size_ += len;
+    message_size_ += static_cast<std::uint32_t>(len);
   }
+  // A data frame's length is within the 32-bit limit now, a control frame's ≤ 125.
+  remaining_ = static_cast<std::uint32_t>(len);
   return true;
 }
 
@@ -265,7 +303,7 @@ std::size_t FrameParser::feed_data(char* data, std::size_t size) {
   if (text_) valid = utf8_.feed(std::string_view(data, take));
   if (valid > 0) listener_.on_data(std::string_view(data, valid));
   if (valid < take) {
-    fail(Error::invalid_payload, "invalid UTF-8 in a text message");
+    fail(Error::invalid_payload, reason_id("invalid UTF-8 in a text message"));
     return valid + 1;
   }
   remaining_ -= take;
@@ -277,7 +315,7 @@ void FrameParser::end_data_frame() {
   next_frame();
   if (!fin_) return;
   if (text_ && !utf8_.complete()) {
-    fail(Error::invalid_payload, "text message ends inside a UTF-8 sequence");
+    fail(Error::invalid_payload, reason_id("text message ends inside a UTF-8 sequence"));
     return;
   }
   in_message_ = false;
@@ -320,19 +358,19 @@ void FrameParser::end_control_frame(std::string_view payload) {
   std::uint16_t code = close_code::no_status;
   std::string_view reason;
   if (payload.size() == 1) {
-    fail(Error::protocol_error, "close frame with a 1-byte payload");
+    fail(Error::protocol_error, reason_id("close frame with a 1-byte payload"));
     return;
   }
   if (payload.size() >= 2) {
     code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
                                       static_cast<unsigned char>(payload[1]));
     if (!valid_close_code(code)) {
-      fail(Error::protocol_error, "invalid close code");
+      fail(Error::protocol_error, reason_id("invalid close code"));
       return;
     }
     reason = payload.substr(2);
     if (!valid_utf8(reason)) {
-      fail(Error::invalid_payload, "invalid UTF-8 in a close reason");
+      fail(Error::invalid_payload, reason_id("invalid UTF-8 in a close reason"));
       return;
     }
   }

@@ -66,10 +66,15 @@ enum class Role : std::uint8_t {
   client,  // parses frames from a server: they must not be masked
 };
 
+// The largest message limit a parser keeps; a larger ParserOptions::max_message_size
+// counts as this (4 GiB − 1).
+constexpr std::uint64_t kMaxMessageLimit = 0xFFFFFFFFu;
+
 struct ParserOptions {
   Role role = Role::server;
   // Largest message (sum of its frames' payload lengths, as received, so
-  // compressed size under permessage-deflate); larger → 1009.
+  // compressed size under permessage-deflate); larger → 1009. At most
+  // kMaxMessageLimit.
   std::uint64_t max_message_size = 16ull << 20;
   // permessage-deflate was negotiated: RSV1 may mark the first frame of a
   // data message as compressed. Compressed text is not UTF-8 validated here
@@ -131,7 +136,7 @@ class FrameParser {
 
   Error error() const { return error_; }
   // A short human-readable reason for the error, for logs and close frames.
-  std::string_view error_reason() const { return reason_; }
+  std::string_view error_reason() const;
   // True once a valid close frame was parsed; feed() then consumes nothing.
   bool closed() const { return state_ == State::closed; }
   // True between on_message_begin and on_message_end.
@@ -156,7 +161,7 @@ class FrameParser {
     key,     // through the masking key
   };
 
-  void fail(Error e, const char* reason);  // `reason` must be a string literal
+  void fail(Error e, std::uint8_t reason);  // an index into the reasons table
   // Copies header bytes; returns the number taken from `data`.
   std::size_t feed_header(const char* data, std::size_t size);
   bool check_first_two_bytes();
@@ -173,11 +178,13 @@ class FrameParser {
 
   // Ordered widest first: every idle WebSocket holds one of these.
   FrameListener& listener_;
-  std::uint64_t max_message_size_;
-  std::uint64_t remaining_ = 0;      // payload bytes of the current frame still to come
-  std::uint64_t message_size_ = 0;   // payload bytes of the current data message so far
-  const char* reason_ = "";          // a string literal (see fail())
   std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
+  // Sizes fit 32 bits: the message limit is capped below 4 GiB (kMaxMessageLimit),
+  // and a frame's length is checked against it before it is kept.
+  std::uint32_t max_message_size_;
+  std::uint32_t remaining_ = 0;     // payload bytes of the current frame still to come
+  std::uint32_t message_size_ = 0;  // payload bytes of the current data message so far
+  std::uint8_t reason_ = 0;         // why it failed: an index (see error_reason())
 
   // Current frame.
   std::array<unsigned char, 14> header_{};

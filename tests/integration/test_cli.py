@@ -20,6 +20,10 @@ def test_bad_flag_values_are_rejected(tmp_path):
     assert r.returncode != 0 and b"bad port" in r.stderr, r.stderr
     r = subprocess.run([TRIDENT, "serve", "--log-level", "loud"], capture_output=True, timeout=10)
     assert r.returncode != 0 and b"unknown log level" in r.stderr, r.stderr
+    # the WebSocket message limit is kept in 32 bits per socket
+    r = subprocess.run([TRIDENT, "serve", "--ws-max-message", "4294967296"],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"--ws-max-message" in r.stderr, r.stderr
 
 
 def test_version():

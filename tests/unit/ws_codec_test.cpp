@@ -473,6 +473,19 @@ TEST(WsFrameParserError, MessageTooBigHugeLength) {
   expect_error(s, Error::message_too_big);
 }
 
+TEST(WsFrameParserError, LimitAbove32BitsIsCappedBelow4GiB) {
+  // The parser keeps sizes in 32 bits: a configured limit above that counts
+  // as 4 GiB - 1, so a 4 GiB frame is 1009, not a wrapped length.
+  ParserOptions o;
+  o.max_message_size = 1ull << 40;
+  const std::string four_gib = "\x82\xFF\x00\x00\x00\x01\x00\x00\x00\x00"s;
+  const Result r = expect_error(four_gib, Error::message_too_big, o);
+  EXPECT_EQ(r.consumed, 10u);
+  // 4 GiB - 1 itself is within the limit: the parser waits for the payload.
+  const std::string just_below = "\x82\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF\x01\x02\x03\x04"s;
+  EXPECT_EQ(run(just_below, {}, o).error, Error::none);
+}
+
 TEST(WsFrameParserError, CloseWithOneBytePayload) {
   expect_error(client_frame(Opcode::close, "\x03"), Error::protocol_error);
 }

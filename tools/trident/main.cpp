@@ -218,7 +218,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--ws-max-message", f.ws.max_message,
-                   "Largest WebSocket message in bytes (1009 above)")
+                   "Largest WebSocket message in bytes (1009 above; at most 4 GiB - 1)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{0xFFFFFFFF}))
       ->capture_default_str();
   serve_cmd
       ->add_option("--ws-max-backlog", f.ws.max_backlog,
