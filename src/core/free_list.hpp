@@ -70,49 +70,62 @@ class BufferFreeList {
 // A std::string I/O buffer that its owner holds only while it is in use:
 // 8 bytes in the owner (a connection, a WebSocket) instead of a 32-byte
 // std::string. get() takes a string, with the capacity it had, from the
-// thread's pool; give_back() returns it once it is empty.
+// thread's pool; give_back() returns it once it is empty. The block also
+// keeps how much of the string was already written (offset()), so an owner
+// with nothing pending does not pay for that either.
 class PooledString {
  public:
   static constexpr std::size_t kMax = 1024;
   static constexpr std::size_t kMaxCapacity = 64 * 1024;
 
-  bool empty() const { return !s_ || s_->empty(); }
-  std::size_t size() const { return s_ ? s_->size() : 0; }
-  std::size_t capacity() const { return s_ ? s_->capacity() : 0; }
-  const char* data() const { return s_ ? s_->data() : ""; }
-  operator std::string_view() const { return s_ ? std::string_view(*s_) : std::string_view(); }
+  bool empty() const { return !b_ || b_->s.empty(); }
+  std::size_t size() const { return b_ ? b_->s.size() : 0; }
+  std::size_t capacity() const { return b_ ? b_->s.capacity() : 0; }
+  const char* data() const { return b_ ? b_->s.data() : ""; }
+  operator std::string_view() const { return b_ ? std::string_view(b_->s) : std::string_view(); }
+  std::size_t offset() const { return b_ ? b_->off : 0; }
+  void advance(std::size_t n) { get_block().off += n; }
   void clear() {
-    if (s_) s_->clear();
+    if (b_) {
+      b_->s.clear();
+      b_->off = 0;
+    }
   }
-  std::string& get() {
-    if (!s_) s_ = take();
-    return *s_;
-  }
-  // Returns the string to the pool if it is empty (else keeps it).
+  std::string& get() { return get_block().s; }
+  // Returns the block to the pool if its string is empty (else keeps it).
   void give_back() {
-    if (!s_ || !s_->empty()) return;
+    if (!b_ || !b_->s.empty()) return;
+    b_->off = 0;
     auto& items = pool();
-    if (s_->capacity() > kMaxCapacity || items.size() >= kMax) {
-      s_.reset();
+    if (b_->s.capacity() > kMaxCapacity || items.size() >= kMax) {
+      b_.reset();
       return;
     }
-    items.push_back(std::move(s_));
+    items.push_back(std::move(b_));
   }
 
  private:
-  static std::unique_ptr<std::string> take() {
-    auto& items = pool();
-    if (items.empty()) return std::make_unique<std::string>();
-    std::unique_ptr<std::string> s = std::move(items.back());
-    items.pop_back();
-    return s;
+  struct Block {
+    std::string s;
+    std::size_t off = 0;
+  };
+  Block& get_block() {
+    if (!b_) b_ = take();
+    return *b_;
   }
-  static std::vector<std::unique_ptr<std::string>>& pool() {
-    thread_local std::vector<std::unique_ptr<std::string>> items;
+  static std::unique_ptr<Block> take() {
+    auto& items = pool();
+    if (items.empty()) return std::make_unique<Block>();
+    std::unique_ptr<Block> b = std::move(items.back());
+    items.pop_back();
+    return b;
+  }
+  static std::vector<std::unique_ptr<Block>>& pool() {
+    thread_local std::vector<std::unique_ptr<Block>> items;
     return items;
   }
 
-  std::unique_ptr<std::string> s_;
+  std::unique_ptr<Block> b_;
 };
 
 }  // namespace trident

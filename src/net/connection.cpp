@@ -152,7 +152,7 @@ bool Connection::read_some() {
   // goes in front of the new bytes in the scratch buffer: the session then
   // sees one contiguous view, and only the remainder is copied, not every
   // byte that follows it.
-  const bool direct = session_ && !next_session_;
+  const bool direct = session_ && !switch_pending_;
   const std::size_t carry = direct && in_.size() <= kMaxCarry ? in_.size() : 0;
   if (carry > 0) std::memcpy(scratch.data(), in_.data(), carry);
   IoResult r = transport_read(scratch.data() + carry, scratch.size() - carry);
@@ -213,12 +213,14 @@ void Connection::feed_input() {
 }
 
 bool Connection::apply_switch() {
-  if (!next_session_) return false;
+  if (!switch_pending_) return false;
+  switch_pending_ = false;
+  std::unique_ptr<Session> next = worker_.unpark_session(this);
   // Upgrade (h2c, WebSocket): the 101 goes out first, then the new session's bytes.
   std::string pending;
   session_->take_output(pending);
   out_.get().append(pending);
-  session_ = std::move(next_session_);
+  session_ = std::move(next);
   return true;
 }
 
@@ -241,19 +243,18 @@ void Connection::process(bool woken) {
 void Connection::flush() {
   if (!session_ || closed_) return;
   for (;;) {
-    if (out_off_ == out_.size()) {
+    if (out_.offset() == out_.size()) {
       bool had_output = !out_.empty();
       out_.clear();
-      out_off_ = 0;
       if (had_output) session_->on_output_flushed();
       if (gather_write()) return;
       session_->take_output(out_.get());
       if (out_.empty()) return;
     }
     if (!write_ready_) return;  // the next writable edge resumes here
-    IoResult r = transport_write(out_.data() + out_off_, out_.size() - out_off_);
+    IoResult r = transport_write(out_.data() + out_.offset(), out_.size() - out_.offset());
     if (!handle_write(r)) return;
-    out_off_ += r.n;
+    out_.advance(r.n);
   }
 }
 
@@ -290,7 +291,7 @@ bool Connection::handle_write(const IoResult& r) {
 void Connection::after_run() {
   if (session_) track_phase(worker_.now());
   if (session_ && session_->should_abort()) return close();
-  bool output_pending = out_off_ < out_.size();
+  bool output_pending = out_.offset() < out_.size();
   if (session_ && session_->should_close() && !output_pending) return linger();
   if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
     return close();
@@ -304,7 +305,6 @@ void Connection::after_run() {
   in_.give_back();
   if (!output_pending) {
     out_.clear();
-    out_off_ = 0;
     out_.give_back();
   }
 }
@@ -335,7 +335,8 @@ void Connection::on_wake_due() {
 }
 
 void Connection::switch_session(std::unique_ptr<Session> next) {
-  next_session_ = std::move(next);
+  worker_.park_session(this, std::move(next));
+  switch_pending_ = true;
 }
 
 void Connection::drain() {
@@ -352,7 +353,7 @@ void Connection::close_if_idle() {
 
 bool Connection::busy() const {
   if (closed_) return false;
-  if (lingering_ || out_off_ < out_.size() || !in_.empty()) return true;
+  if (lingering_ || out_.offset() < out_.size() || !in_.empty()) return true;
   return session_ && session_->phase() != Phase::idle;
 }
 
@@ -426,7 +427,10 @@ void Connection::close() {
   closed_ = true;
   if (session_) session_->on_peer_closed();
   session_.reset();
-  next_session_.reset();
+  if (switch_pending_) {
+    switch_pending_ = false;
+    worker_.unpark_session(this);
+  }
   if (registered_) worker_.poller().remove(fd_);
   ::close(fd_);
   fd_ = -1;

@@ -85,15 +85,13 @@ class Connection final : public SessionIo, public Poller::Handler {
 
   Worker& worker_;
   SSL* ssl_ = nullptr;
-  PeerInfo peer_;
+  [[no_unique_address]] PeerInfo peer_;
+  int fd_;  // in peer_'s tail padding
   std::unique_ptr<Session> session_;
-  std::unique_ptr<Session> next_session_;  // pending switch (h2c upgrade)
 
   PooledString in_;   // input not consumed yet
   PooledString out_;  // output being written
-  std::size_t out_off_ = 0;
 
-  int fd_;
   std::uint32_t phase_since_ = 0;
   std::uint32_t last_read_ = 0;
   Phase phase_ = Phase::reading_head;
@@ -113,6 +111,7 @@ class Connection final : public SessionIo, public Poller::Handler {
   bool memory_released_ : 1 = false;  // idle buffers dropped; reset by new activity
   bool lingering_ : 1 = false;
   bool closed_ : 1 = false;
+  bool switch_pending_ : 1 = false;  // a next session is parked with the worker
 
   // The worker's list of connections.
   Connection* prev_ = nullptr;

@@ -26,11 +26,13 @@ struct PeerInfo {
   // From an AF_INET / AF_INET6 socket address: the address and the port.
   void set_address(const sockaddr* sa);
 
+  // The pointer first: the 28 bytes after it leave 4 bytes of tail padding
+  // that a connection fills (every connection holds one PeerInfo).
+  std::unique_ptr<Tls> tls_details;    // set when a TLS handshake completes
   std::array<unsigned char, 16> ip{};  // network byte order; IPv4 in the first 4
   std::uint8_t family = 0;             // 0 (unknown), 4 or 6
   bool tls = false;
   std::uint16_t port = 0;
-  std::unique_ptr<Tls> tls_details;  // set when a TLS handshake completes
 
   std::string_view alpn() const { return tls_details ? tls_details->alpn : std::string_view(); }
   std::string_view server_name() const {

@@ -76,6 +76,27 @@ void Worker::accept_all(Acceptor& a) {
   }
 }
 
+void Worker::park_session(Connection* c, std::unique_ptr<Session> next) {
+  for (auto& [owner, session] : parked_) {
+    if (owner == c) {
+      session = std::move(next);
+      return;
+    }
+  }
+  parked_.emplace_back(c, std::move(next));
+}
+
+std::unique_ptr<Session> Worker::unpark_session(Connection* c) {
+  for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+    if (it->first == c) {
+      std::unique_ptr<Session> s = std::move(it->second);
+      parked_.erase(it);
+      return s;
+    }
+  }
+  return nullptr;
+}
+
 void Worker::tick() {
   ticker_.expires_after(std::chrono::seconds(1));
   ticker_.async_wait([this](const asio::error_code& ec) {

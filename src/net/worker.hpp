@@ -51,6 +51,10 @@ class Worker {
   // connection schedules nothing, so a due connection is still allocated.
   void schedule_wake(Connection* c);
   std::size_t connection_count() const { return connection_count_; }
+  // A session switch (HTTP/1.1 Upgrade) waiting for its connection to apply
+  // it: held here, not in every connection, since it lasts only a moment.
+  void park_session(Connection* c, std::unique_ptr<Session> next);
+  std::unique_ptr<Session> unpark_session(Connection* c);
 
  private:
   // A listening socket, bound by Asio, accepted from by the poller.
@@ -81,6 +85,7 @@ class Worker {
   Connection* connections_ = nullptr;  // intrusive list (Connection::prev_/next_)
   std::vector<Connection*> wakes_;     // scheduled, not yet run
   std::vector<Connection*> waking_;    // being run (kept for its capacity)
+  std::vector<std::pair<Connection*, std::unique_ptr<Session>>> parked_;
   bool wakes_posted_ = false;
   std::size_t connection_count_ = 0;
   asio::steady_timer ticker_;

@@ -5,9 +5,7 @@ namespace trident::ws {
 H1Session::H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
                      std::string subprotocol, std::optional<DeflateParams> deflate,
                      IpTable::Lease lease)
-    : io_(io),
-      socket_(endpoint, settings, *this, std::move(subprotocol), deflate),
-      lease_(std::move(lease)) {}
+    : socket_(endpoint, settings, io, std::move(subprotocol), deflate), lease_(std::move(lease)) {}
 
 H1Session::~H1Session() {
   socket_.on_transport_closed();

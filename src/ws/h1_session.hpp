@@ -10,7 +10,7 @@
 
 namespace trident::ws {
 
-class H1Session final : public net::Session, private Socket::Transport {
+class H1Session final : public net::Session {
  public:
   // `lease` is the socket's place in the per-address count, held until the end.
   H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
@@ -39,11 +39,7 @@ class H1Session final : public net::Session, private Socket::Transport {
   void release_idle_memory() override { socket_.release_memory(); }
 
  private:
-  void output_ready() override { io_.wake(); }
-  const net::PeerInfo& peer() const override { return io_.peer(); }
-
-  net::SessionIo& io_;
-  Socket socket_;
+  Socket socket_;  // its transport is the connection
   IpTable::Lease lease_;
 };
 

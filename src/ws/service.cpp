@@ -65,7 +65,8 @@ struct H2Transport final : Socket::Transport {
 
   H2Transport(http::Request& q, http::Response& r) : req(q), res(r) {}
 
-  void output_ready() override { flush(); }
+  void wake() override { flush(); }
+  void switch_session(std::unique_ptr<net::Session>) override {}  // not on a stream
   const net::PeerInfo& peer() const override { return req.peer(); }
 
   void flush() {

@@ -462,7 +462,7 @@ bool Socket::idle() const {
 }
 
 void Socket::notify() {
-  transport_.output_ready();
+  transport_.wake();
 }
 
 // ---------------------------------------------------------------- closing

@@ -23,6 +23,7 @@
 
 #include "core/free_list.hpp"
 #include "net/peer.hpp"
+#include "net/session.hpp"
 #include "ws/deflate.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/settings.hpp"
@@ -55,15 +56,11 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress);
 
 class Socket final : private FrameListener {
  public:
-  // The transport's side of the contract.
-  class Transport {
-   public:
-    virtual ~Transport() = default;
-    // Output was queued (or the socket finished) outside of feed(): flush soon.
-    virtual void output_ready() = 0;
-    // Who is on the other end.
-    virtual const net::PeerInfo& peer() const = 0;
-  };
+  // The transport's side of the contract is a connection's: wake() when
+  // output was queued (or the socket finished) outside of feed(), peer().
+  // On HTTP/1.1 that is the connection itself, so the session in between
+  // holds no pointer or interface of its own.
+  using Transport = net::SessionIo;
 
   Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
          std::string_view subprotocol, std::optional<DeflateParams> deflate,

@@ -67,7 +67,8 @@ struct Harness : Socket::Transport {
     socket = std::make_unique<Socket>(endpoint, settings, *this, "", deflate);
     socket->start();
   }
-  void output_ready() override { ++wakes; }
+  void wake() override { ++wakes; }
+  void switch_session(std::unique_ptr<net::Session>) override {}
   const net::PeerInfo& peer() const override { return peer_info; }
 
   void feed(std::string bytes) { socket->feed(std::span<char>(bytes.data(), bytes.size())); }
@@ -421,7 +422,8 @@ struct Pair {
   std::vector<std::uint16_t> client_closes, server_closes;
   struct Nop : Socket::Transport {
     net::PeerInfo peer_info;
-    void output_ready() override {}
+    void wake() override {}
+    void switch_session(std::unique_ptr<net::Session>) override {}
     const net::PeerInfo& peer() const override { return peer_info; }
   } nop;
   std::unique_ptr<Socket> server, client;
