@@ -122,17 +122,25 @@ class FrameListener {
   }
 };
 
+// The listener is an argument of feed(), not a member: a parser held by
+// every idle WebSocket stays small, and a listener whose type is known at
+// compile time (feed_static) gets direct calls instead of virtual ones.
 class FrameParser {
  public:
-  explicit FrameParser(FrameListener& listener, ParserOptions options = {});
+  explicit FrameParser(ParserOptions options = {});
 
-  // Parses `data`, unmasking payload bytes in place, and returns how many
-  // bytes were consumed: all of them, unless a close frame ended the stream
-  // (then up to its end) or an error occurred (then up to and including the
-  // byte that revealed it; bytes after that may have been unmasked). Apart
-  // from that error case, bytes not consumed are left untouched. The parser
-  // keeps no pointer into `data` between calls.
-  std::size_t feed(std::span<char> data);
+  // Parses `data`, unmasking payload bytes in place, reports to `listener`,
+  // and returns how many bytes were consumed: all of them, unless a close
+  // frame ended the stream (then up to its end) or an error occurred (then up
+  // to and including the byte that revealed it; bytes after that may have
+  // been unmasked). Apart from that error case, bytes not consumed are left
+  // untouched. The parser keeps no pointer into `data` between calls.
+  std::size_t feed(std::span<char> data, FrameListener& listener);
+  // The same for a listener type with FrameListener's member functions (not
+  // necessarily derived from it): defined in ws/frame_parser_impl.hpp, which
+  // the listener's own .cpp includes.
+  template <class Listener>
+  std::size_t feed_static(std::span<char> data, Listener& listener);
 
   Error error() const { return error_; }
   // A short human-readable reason for the error, for logs and close frames.
@@ -163,21 +171,27 @@ class FrameParser {
 
   void fail(Error e, std::uint8_t reason);  // an index into the reasons table
   // Copies header bytes; returns the number taken from `data`.
-  std::size_t feed_header(const char* data, std::size_t size);
+  template <class L>
+  std::size_t feed_header(const char* data, std::size_t size, L& listener);
   bool check_first_two_bytes();
   bool check_length();
-  void start_payload();
-  std::size_t feed_data(char* data, std::size_t size);
+  template <class L>
+  void start_payload(L& listener);
+  template <class L>
+  std::size_t feed_data(char* data, std::size_t size, L& listener);
   // A complete single-frame message in `data`: handled directly; returns the
   // bytes used, or 0 to leave it to the general path.
-  std::size_t try_whole_frame(char* data, std::size_t size);
-  std::size_t feed_control(char* data, std::size_t size);
-  void end_data_frame();
-  void end_control_frame(std::string_view payload);
+  template <class L>
+  std::size_t try_whole_frame(char* data, std::size_t size, L& listener);
+  template <class L>
+  std::size_t feed_control(char* data, std::size_t size, L& listener);
+  template <class L>
+  void end_data_frame(L& listener);
+  template <class L>
+  void end_control_frame(std::string_view payload, L& listener);
   void next_frame();  // header state back to "expecting a frame"
 
   // Ordered widest first: every idle WebSocket holds one of these.
-  FrameListener& listener_;
   std::unique_ptr<char[]> control_;  // only while a control payload is split across reads
   // Sizes fit 32 bits: the message limit is capped below 4 GiB (kMaxMessageLimit),
   // and a frame's length is checked against it before it is kept.

@@ -9,6 +9,7 @@
 
 #include "core/free_list.hpp"
 #include "core/loop.hpp"
+#include "ws/frame_parser_impl.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/hub.hpp"
 
@@ -122,7 +123,7 @@ Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& tr
     : endpoint_(endpoint),
       settings_(settings),
       transport_(transport),
-      parser_(*this, ParserOptions{role, settings.max_message, deflate.has_value()}),
+      parser_(ParserOptions{role, settings.max_message, deflate.has_value()}),
       deflate_bits_(!deflate               ? 0
                     : role == Role::server ? deflate->server_max_window_bits
                                            : deflate->client_max_window_bits) {
@@ -153,7 +154,7 @@ void Socket::start() {
 std::size_t Socket::feed(std::span<char> data) {
   if (state_ == State::finished) return data.size();  // nothing more is read
   feeding_ = true;
-  std::size_t n = parser_.feed(data);
+  std::size_t n = parser_.feed_static(data, *this);
   feeding_ = false;
   if (parser_.error() != Error::none && state_ != State::finished) {
     fail(static_cast<std::uint16_t>(parser_.error()), parser_.error_reason());

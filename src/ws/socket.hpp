@@ -54,7 +54,7 @@ struct Prepared {
 };
 Prepared prepare(std::string_view message, Opcode opcode, bool compress);
 
-class Socket final : private FrameListener {
+class Socket final {
  public:
   // The transport's side of the contract is a connection's: wake() when
   // output was queued (or the socket finished) outside of feed(), peer().
@@ -65,7 +65,7 @@ class Socket final : private FrameListener {
   Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
          std::string_view subprotocol, std::optional<DeflateParams> deflate,
          Role role = Role::server);
-  ~Socket() override;
+  ~Socket();
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
@@ -124,14 +124,16 @@ class Socket final : private FrameListener {
  private:
   enum class State : std::uint8_t { open, closing, finished };
 
-  // FrameListener
-  void on_message_begin(Opcode opcode, bool compressed) override;
-  void on_data(std::string_view data) override;
-  void on_message_end() override;
-  void on_whole_message(Opcode opcode, std::string_view data) override;
+  // The parser's listener (FrameListener's functions, called directly: see
+  // FrameParser::feed_static).
+  friend class FrameParser;
+  void on_message_begin(Opcode opcode, bool compressed);
+  void on_data(std::string_view data);
+  void on_message_end();
+  void on_whole_message(Opcode opcode, std::string_view data);
   void deliver_message(std::string_view message, Opcode opcode);
-  void on_control(Opcode opcode, std::string_view payload) override;
-  void on_close(std::uint16_t code, std::string_view reason) override;
+  void on_control(Opcode opcode, std::string_view payload);
+  void on_close(std::uint16_t code, std::string_view reason);
 
   // Where the next owned bytes go, in order: out_ unless a shared frame waits.
   std::string& own_tail() {

@@ -146,20 +146,20 @@ struct Result {
 
 Result run(const std::vector<std::string_view>& pieces, const ParserOptions& options) {
   Checker c(options);
-  FrameParser p(c, options);
+  FrameParser p(options);
   std::size_t consumed = 0;
   for (std::string_view piece : pieces) {
     // A fresh copy each time: the parser must not keep pointers across calls.
     std::string data(piece);
     c.set_buffer(data);
-    const std::size_t n = p.feed(data);
+    const std::size_t n = p.feed(data, c);
     check(n <= data.size());
     consumed += n;
     if (p.error() != Error::none) {
       check(!p.error_reason().empty());
       check(!p.closed() && !p.at_frame_boundary());
       check(!c.pending_close() && !c.closed());
-      check(p.feed(data) == 0);  // stays failed
+      check(p.feed(data, c) == 0);  // stays failed
       break;
     }
     check(p.error_reason().empty());
@@ -169,7 +169,7 @@ Result run(const std::vector<std::string_view>& pieces, const ParserOptions& opt
     if (p.closed()) {
       // Nothing after the close frame is touched or consumed.
       check(std::string_view(data).substr(n) == piece.substr(n));
-      check(p.feed(data) == 0);
+      check(p.feed(data, c) == 0);
       break;
     }
     check(n == data.size());

@@ -95,7 +95,7 @@ std::ostream& operator<<(std::ostream& os, const Result& r) {
 Result run(std::string_view stream, const std::vector<std::size_t>& cuts,
            const ParserOptions& options) {
   Recorder rec;
-  FrameParser parser(rec, options);
+  FrameParser parser(options);
   Result r;
   std::size_t pos = 0;
   for (std::size_t i = 0; i <= cuts.size(); ++i) {
@@ -103,7 +103,7 @@ Result run(std::string_view stream, const std::vector<std::size_t>& cuts,
     std::string piece(stream.substr(pos, end - pos));
     const std::string original = piece;
     rec.set_buffer(piece.data(), piece.size());
-    const std::size_t n = parser.feed(piece);
+    const std::size_t n = parser.feed(piece, rec);
     EXPECT_LE(n, piece.size());
     r.consumed += n;
     if (parser.error() != Error::none || parser.closed()) {
@@ -111,7 +111,7 @@ Result run(std::string_view stream, const std::vector<std::size_t>& cuts,
         // Bytes after a close frame are left as they were.
         EXPECT_EQ(piece.substr(n), original.substr(n));
       }
-      EXPECT_EQ(parser.feed(piece), 0u);  // stays stopped
+      EXPECT_EQ(parser.feed(piece, rec), 0u);  // stays stopped
       break;
     }
     EXPECT_EQ(n, piece.size()) << "a parser that is not stopped consumes everything";
@@ -345,18 +345,18 @@ TEST(WsFrameParser, PermessageDeflateRsv1OnFirstFrame) {
 
 TEST(WsFrameParser, ProgressOnPartialFrames) {
   Recorder rec;
-  FrameParser p(rec);
+  FrameParser p;
   std::string s = client_frame(Opcode::binary, "abcdefgh");
   std::string a = s.substr(0, 1);
-  EXPECT_EQ(p.feed(a), 1u);  // header byte buffered
+  EXPECT_EQ(p.feed(a, rec), 1u);  // header byte buffered
   EXPECT_FALSE(p.at_frame_boundary());
   std::string b = s.substr(1, 8);  // rest of the header + 3 payload bytes
   rec.set_buffer(b.data(), b.size());
-  EXPECT_EQ(p.feed(b), 8u);
+  EXPECT_EQ(p.feed(b, rec), 8u);
   EXPECT_EQ(rec.events, (Events{"begin binary", "data:abc"}));
   std::string c = s.substr(9);
   rec.set_buffer(c.data(), c.size());
-  EXPECT_EQ(p.feed(c), c.size());
+  EXPECT_EQ(p.feed(c, rec), c.size());
   EXPECT_EQ(rec.events, (Events{"begin binary", "data:abcdefgh", "end"}));
   EXPECT_TRUE(p.at_frame_boundary());
 }
@@ -521,10 +521,10 @@ TEST(WsFrameParserError, TextInvalidUtf8FailsAtTheByte) {
 
   // With only part of the first frame fed, the error is already there.
   Recorder rec;
-  FrameParser p(rec);
+  FrameParser p;
   std::string part = s.substr(0, 6 + 9);
   rec.set_buffer(part.data(), part.size());
-  p.feed(part);
+  p.feed(part, rec);
   EXPECT_EQ(p.error(), Error::invalid_payload);
   EXPECT_FALSE(p.error_reason().empty());
 }
@@ -541,17 +541,17 @@ TEST(WsFrameParserError, TextEndsInsideCodePoint) {
 
 TEST(WsFrameParserError, StaysFailedUntilReset) {
   Recorder rec;
-  FrameParser p(rec);
+  FrameParser p;
   std::string bad = server_frame(Opcode::text, "x");
-  p.feed(bad);
+  p.feed(bad, rec);
   EXPECT_EQ(p.error(), Error::protocol_error);
   std::string good = client_frame(Opcode::text, "ok");
-  EXPECT_EQ(p.feed(good), 0u);
+  EXPECT_EQ(p.feed(good, rec), 0u);
   p.reset();
   EXPECT_EQ(p.error(), Error::none);
   EXPECT_TRUE(p.error_reason().empty());
   rec.set_buffer(good.data(), good.size());
-  EXPECT_EQ(p.feed(good), good.size());
+  EXPECT_EQ(p.feed(good, rec), good.size());
   EXPECT_EQ(rec.events, (Events{"begin text", "data:ok", "end"}));
 }
 

@@ -82,8 +82,8 @@ struct Harness : Socket::Transport {
     }
     socket->on_output_flushed();
     ServerOutput parsed;
-    FrameParser parser(parsed, ParserOptions{Role::client, 1ull << 30, true});
-    parser.feed(std::span<char>(out.data(), out.size()));
+    FrameParser parser(ParserOptions{Role::client, 1ull << 30, true});
+    parser.feed(std::span<char>(out.data(), out.size()), parsed);
     EXPECT_EQ(parser.error(), Error::none) << parser.error_reason();
     return parsed.frames;
   }
