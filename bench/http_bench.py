@@ -37,11 +37,12 @@ import time
 import resource
 import http.client
 
+from own_tools import ensure_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_TRIDENT = os.path.join(REPO, "build", "trident")
 PIPELINE_LUA = os.path.join(HERE, "pipeline.lua")
-FLOOR_SRC = os.path.join(HERE, "floor_responder.cpp")
 
 ALL_SERVERS = ["trident", "nginx", "h2o", "floor"]
 # The floor responder speaks plaintext HTTP/1.1 only.
@@ -357,21 +358,6 @@ def make_floor(tmp, base, binary):
                   "one read and one write per batch of request heads (the kernel floor)")
 
 
-def ensure_floor(tmp):
-    cand = os.path.join(REPO, "build", "bench", "floor_responder")
-    if os.access(cand, os.X_OK) and os.path.getmtime(cand) >= os.path.getmtime(FLOOR_SRC):
-        return cand
-    out = os.path.join(tmp, "floor_responder")
-    argv = [os.environ.get("CXX", "g++"), "-O2", "-std=c++20", "-Wall", "-Wextra",
-            FLOOR_SRC, "-o", out]
-    log("building floor_responder: " + " ".join(argv))
-    cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                        timeout=300)
-    if cp.returncode != 0:
-        raise RuntimeError("could not build floor_responder:\n" + cp.stdout[-3000:])
-    return out
-
-
 def serves(name, scenario):
     return scenario in SERVER_SCENARIOS.get(name, set(ALL_SCENARIOS))
 
@@ -411,7 +397,7 @@ def build_servers(args, tmp):
                                         args.trident_arg),
         "nginx": lambda: make_nginx(tmp, args.base_port, cert, key),
         "h2o": lambda: make_h2o(tmp, args.base_port, cert, key),
-        "floor": lambda: make_floor(tmp, args.base_port, ensure_floor(tmp)),
+        "floor": lambda: make_floor(tmp, args.base_port, ensure_tool("floor_responder", tmp, log)),
     }
     return {name: makers[name]() for name in args.servers}
 

@@ -36,11 +36,12 @@ import sys
 import tempfile
 import time
 
+from own_tools import ensure_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_TRIDENT = os.path.join(REPO, "build", "trident")
 DEFAULT_UWS = "/work/tools/uws/uws_echo"
-WS_LOAD_SRC = os.path.join(HERE, "ws_load.cpp")
 NODE_SERVER = os.path.join(HERE, "anchors", "ws_echo_server.mjs")
 
 ALL_SERVERS = ["trident", "uws", "ws"]
@@ -240,18 +241,7 @@ def ensure_ws_load(args, tmp):
         if not os.access(args.ws_load, os.X_OK):
             raise RuntimeError("--ws-load %s is not executable" % args.ws_load)
         return args.ws_load
-    for cand in (os.path.join(REPO, "build", "bench", "ws_load"),):
-        if os.access(cand, os.X_OK) and os.path.getmtime(cand) >= os.path.getmtime(WS_LOAD_SRC):
-            return cand
-    out = os.path.join(tmp, "ws_load")
-    argv = [os.environ.get("CXX", "g++"), "-O2", "-std=c++20", "-Wall", "-Wextra",
-            WS_LOAD_SRC, "-o", out]
-    log("building ws_load: " + " ".join(argv))
-    cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                        timeout=300)
-    if cp.returncode != 0:
-        raise RuntimeError("could not build ws_load:\n" + cp.stdout[-3000:])
-    return out
+    return ensure_tool("ws_load", tmp, log)
 
 
 def run_ws_load(args, label, argv, timeout):
