@@ -1,6 +1,5 @@
 #include "net/connection.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -35,6 +34,9 @@ Connection::Connection(Worker& worker, int fd, bool h2_only)
 
 Connection::~Connection() {
   session_.reset();
+  // A session parked for a switch that never came refers to this connection:
+  // it goes now, not with the worker.
+  if (switch_pending_) worker_.unpark_session(this);
   if (ssl_) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
 }

@@ -770,8 +770,7 @@ void NativeSession::reap() {
 }
 
 NativeSession::Stream& NativeSession::open_stream(std::uint32_t id) {
-  Stream& ref = streams_.open(*this, id);
-  return ref;
+  return streams_.open(*this, id);
 }
 
 void NativeSession::close_stream(Stream& s) {
