@@ -67,37 +67,26 @@ class BufferFreeList {
   }
 };
 
-// A std::string I/O buffer that its owner holds only while it is in use:
-// 8 bytes in the owner (a connection, a WebSocket) instead of a 32-byte
-// std::string. get() takes a string, with the capacity it had, from the
-// thread's pool; give_back() returns it once it is empty. The block also
-// keeps how much of the string was already written (offset()), so an owner
-// with nothing pending does not pay for that either.
-class PooledString {
+// A block of buffers that its owner (a connection, a WebSocket) holds only
+// while it is in use: one pointer in the owner instead of the buffers
+// themselves. get() takes a block, with the capacity it had, from the
+// thread's pool; give_back() returns it. `Block` provides
+// `bool recycle()`: clears it for the next owner, false if it grew too big
+// to keep (then it is freed).
+template <class Block>
+class Pooled {
  public:
   static constexpr std::size_t kMax = 1024;
-  static constexpr std::size_t kMaxCapacity = 64 * 1024;
 
-  bool empty() const { return !b_ || b_->s.empty(); }
-  std::size_t size() const { return b_ ? b_->s.size() : 0; }
-  std::size_t capacity() const { return b_ ? b_->s.capacity() : 0; }
-  const char* data() const { return b_ ? b_->s.data() : ""; }
-  operator std::string_view() const { return b_ ? std::string_view(b_->s) : std::string_view(); }
-  std::size_t offset() const { return b_ ? b_->off : 0; }
-  void advance(std::size_t n) { get_block().off += n; }
-  void clear() {
-    if (b_) {
-      b_->s.clear();
-      b_->off = 0;
-    }
+  Block* held() const { return b_.get(); }  // null while not held
+  Block& get() {
+    if (!b_) b_ = take();
+    return *b_;
   }
-  std::string& get() { return get_block().s; }
-  // Returns the block to the pool if its string is empty (else keeps it).
   void give_back() {
-    if (!b_ || !b_->s.empty()) return;
-    b_->off = 0;
+    if (!b_) return;
     auto& items = pool();
-    if (b_->s.capacity() > kMaxCapacity || items.size() >= kMax) {
+    if (!b_->recycle() || items.size() >= kMax) {
       b_.reset();
       return;
     }
@@ -105,14 +94,6 @@ class PooledString {
   }
 
  private:
-  struct Block {
-    std::string s;
-    std::size_t off = 0;
-  };
-  Block& get_block() {
-    if (!b_) b_ = take();
-    return *b_;
-  }
   static std::unique_ptr<Block> take() {
     auto& items = pool();
     if (items.empty()) return std::make_unique<Block>();
@@ -126,6 +107,47 @@ class PooledString {
   }
 
   std::unique_ptr<Block> b_;
+};
+
+// Pooled blocks give back strings up to this capacity for reuse.
+inline constexpr std::size_t kMaxPooledCapacity = 64 * 1024;
+
+// An output buffer and how much of it was already written.
+struct OutputBlock {
+  std::string s;
+  std::size_t off = 0;
+  bool recycle() {
+    s.clear();
+    off = 0;
+    return s.capacity() <= kMaxPooledCapacity;
+  }
+};
+
+// A std::string I/O buffer held only while it has bytes (Pooled): 8 bytes
+// in the owner instead of a 32-byte std::string, and the write offset
+// (offset()) costs an owner with nothing pending nothing either.
+class PooledString {
+ public:
+  bool empty() const { return !b_.held() || b_.held()->s.empty(); }
+  std::size_t size() const { return b_.held() ? b_.held()->s.size() : 0; }
+  std::size_t capacity() const { return b_.held() ? b_.held()->s.capacity() : 0; }
+  const char* data() const { return b_.held() ? b_.held()->s.data() : ""; }
+  operator std::string_view() const {
+    return b_.held() ? std::string_view(b_.held()->s) : std::string_view();
+  }
+  std::size_t offset() const { return b_.held() ? b_.held()->off : 0; }
+  void advance(std::size_t n) { b_.get().off += n; }
+  void clear() {
+    if (b_.held()) b_.held()->recycle();
+  }
+  std::string& get() { return b_.get().s; }
+  // Returns the block to the pool if its string is empty (else keeps it).
+  void give_back() {
+    if (empty()) b_.give_back();
+  }
+
+ private:
+  Pooled<OutputBlock> b_;
 };
 
 }  // namespace trident

@@ -29,15 +29,21 @@ constexpr int kMaxReadsPerEvent = 4;
 constexpr std::size_t kMaxCarry = 16 * 1024;
 }  // namespace
 
-Connection::Connection(Worker& worker, int fd, bool h2_only)
-    : worker_(worker), fd_(fd), h2_only_(h2_only) {}
+namespace {
+Worker& worker() {
+  return Worker::current();
+}
+}  // namespace
+
+Connection::Connection(int fd, bool h2_only) : fd_(fd), h2_only_(h2_only) {}
 
 Connection::~Connection() {
+  closed_ = true;  // a session going now may still call wake(): nothing is scheduled
   session_.reset();
   // A session parked for a switch that never came refers to this connection:
   // it goes now, not with the worker.
-  if (switch_pending_) worker_.unpark_session(this);
-  if (ssl_) SSL_free(ssl_);
+  if (switch_pending_) worker().unpark_session(this);
+  if (SSL* ssl = this->ssl()) SSL_free(ssl);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -49,14 +55,16 @@ void Connection::start(SSL_CTX* tls) {
   if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
     peer_.set_address(reinterpret_cast<sockaddr*>(&addr));
   }
-  phase_since_ = last_read_ = worker_.now();
-  if (!worker_.poller().add(fd_, this)) return close();
+  phase_since_ = last_read_ = worker().now();
+  if (!worker().poller().add(fd_, this)) return close();
   registered_ = true;
   if (tls) {
-    ssl_ = SSL_new(tls);
-    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return close();
-    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_set_accept_state(ssl_);
+    SSL* ssl = SSL_new(tls);
+    if (!ssl) return close();
+    peer_.tls_info().ssl = ssl;
+    if (SSL_set_fd(ssl, fd_) != 1) return close();
+    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_accept_state(ssl);
     peer_.tls = true;
     handshaking_ = true;
   }
@@ -94,12 +102,12 @@ void Connection::run(bool woken) {
 
 void Connection::handshake() {
   ERR_clear_error();
-  int rc = SSL_do_handshake(ssl_);
+  int rc = SSL_do_handshake(ssl());
   if (rc == 1) {
     handshaking_ = false;
     return on_handshake_done();
   }
-  int err = SSL_get_error(ssl_, rc);
+  int err = SSL_get_error(ssl(), rc);
   if (err == SSL_ERROR_WANT_READ) {
     read_ready_ = false;
   } else if (err == SSL_ERROR_WANT_WRITE) {
@@ -114,13 +122,13 @@ void Connection::handshake() {
 
 void Connection::on_handshake_done() {
   PeerInfo::Tls& info = peer_.tls_info();
-  info.alpn = negotiated_alpn(ssl_);
-  if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
+  info.alpn = negotiated_alpn(info.ssl);
+  if (const char* sni = SSL_get_servername(info.ssl, TLSEXT_NAMETYPE_host_name)) {
     info.server_name = sni;
   }
-  info.client_subject = peer_certificate_subject(ssl_);
+  info.client_subject = peer_certificate_subject(info.ssl);
   Protocol p = info.alpn == "h2" ? Protocol::http2 : Protocol::http1;
-  session_ = worker_.factory()(*this, peer_, p);
+  session_ = worker().factory()(*this, peer_, p);
   // The client may have sent application data along with its Finished.
   read_ready_ = true;
 }
@@ -129,60 +137,60 @@ bool Connection::choose_protocol() {
   // "PRI * HTTP/2.0\r\n" is no HTTP/1.1 request: anything starting like the
   // preface goes to HTTP/2, which rejects a mangled rest with GOAWAY.
   constexpr std::size_t kDecisive = 16;
-  std::size_t n = std::min(in_.size(), kDecisive);
-  bool h2 = h2_only_ || std::string_view(in_).substr(0, n) == kH2Preface.substr(0, n);
-  if (h2 && !h2_only_ && in_.size() < kDecisive) return false;
-  session_ = worker_.factory()(*this, peer_, h2 ? Protocol::http2 : Protocol::http1);
+  std::string_view in = input();
+  std::size_t n = std::min(in.size(), kDecisive);
+  bool h2 = h2_only_ || in.substr(0, n) == kH2Preface.substr(0, n);
+  if (h2 && !h2_only_ && in.size() < kDecisive) return false;
+  session_ = worker().factory()(*this, peer_, h2 ? Protocol::http2 : Protocol::http1);
   return true;
 }
 
 Connection::IoResult Connection::transport_read(char* buf, std::size_t len) {
-  return net::transport_read(fd_, ssl_, buf, len);
+  return net::transport_read(fd_, ssl(), buf, len);
 }
 
 Connection::IoResult Connection::transport_writev(const iovec* iov, std::size_t count) {
-  return net::transport_writev(fd_, ssl_, iov, count);
+  return net::transport_writev(fd_, ssl(), iov, count);
 }
 
 Connection::IoResult Connection::transport_write(const char* buf, std::size_t len) {
-  return net::transport_write(fd_, ssl_, buf, len);
+  return net::transport_write(fd_, ssl(), buf, len);
 }
 
 bool Connection::read_some() {
-  std::string& scratch = worker_.scratch();
+  std::string& scratch = worker().scratch();
   // A short remainder of the last read (a message cut at the read boundary)
   // goes in front of the new bytes in the scratch buffer: the session then
   // sees one contiguous view, and only the remainder is copied, not every
   // byte that follows it.
   const bool direct = session_ && !switch_pending_;
-  const std::size_t carry = direct && in_.size() <= kMaxCarry ? in_.size() : 0;
-  if (carry > 0) std::memcpy(scratch.data(), in_.data(), carry);
+  const std::string_view in = input();
+  const std::size_t carry = direct && in.size() <= kMaxCarry ? in.size() : 0;
+  if (carry > 0) std::memcpy(scratch.data(), in.data(), carry);
   IoResult r = transport_read(scratch.data() + carry, scratch.size() - carry);
   switch (r.status) {
     case IoStatus::ok:
-      last_read_ = worker_.now();
+      last_read_ = worker().now();
       // A short plaintext read drained the socket: the next edge says when
       // there is more, so skip the read that would only return EAGAIN.
       // Unless the peer already shut down: then the EOF is there to be read
       // and no further edge will announce it.
-      if (!ssl_ && r.n < scratch.size() - carry && !peer_shut_) read_ready_ = false;
-      if (direct && (carry > 0 || in_.empty())) {
+      if (!peer_.tls && r.n < scratch.size() - carry && !peer_shut_) read_ready_ = false;
+      if (direct && (carry > 0 || in.empty())) {
         // The session reads straight from the scratch buffer, and only what
         // it leaves is copied.
         std::string_view view(scratch.data(), carry + r.n);
-        in_.clear();
+        if (Buffers* b = buffers_.held()) b->in.clear();
         // A wake() from inside on_input (a handler that finished at once)
         // becomes a rerun of the process() that follows, not a posted task.
         processing_ = true;
         std::size_t used = session_->wants_input() ? session_->on_input(view) : 0;
         processing_ = false;
         apply_switch();
-        if (used < view.size()) {
-          in_.get().append(view.substr(used));
-        }
+        if (used < view.size()) buffers_.get().in.append(view.substr(used));
         return true;
       }
-      in_.get().append(scratch.data(), r.n);
+      buffers_.get().in.append(scratch.data(), r.n);
       if (!session_) choose_protocol();
       return true;
     case IoStatus::would_block_read:
@@ -206,9 +214,9 @@ bool Connection::read_some() {
 }
 
 void Connection::feed_input() {
-  while (session_ && !in_.empty() && session_->wants_input()) {
-    std::size_t used = session_->on_input(in_);
-    in_.get().erase(0, used);
+  while (session_ && !input().empty() && session_->wants_input()) {
+    std::size_t used = session_->on_input(input());
+    buffers_.held()->in.erase(0, used);
     if (apply_switch()) continue;
     if (used == 0) break;
   }
@@ -217,11 +225,11 @@ void Connection::feed_input() {
 bool Connection::apply_switch() {
   if (!switch_pending_) return false;
   switch_pending_ = false;
-  std::unique_ptr<Session> next = worker_.unpark_session(this);
+  std::unique_ptr<Session> next = worker().unpark_session(this);
   // Upgrade (h2c, WebSocket): the 101 goes out first, then the new session's bytes.
   std::string pending;
   session_->take_output(pending);
-  out_.get().append(pending);
+  buffers_.get().out.append(pending);
   session_ = std::move(next);
   return true;
 }
@@ -245,18 +253,24 @@ void Connection::process(bool woken) {
 void Connection::flush() {
   if (!session_ || closed_) return;
   for (;;) {
-    if (out_.offset() == out_.size()) {
-      bool had_output = !out_.empty();
-      out_.clear();
+    if (!output_pending()) {
+      Buffers* held = buffers_.held();
+      bool had_output = held && !held->out.empty();
+      if (held) {
+        held->out.clear();
+        held->out_off = 0;
+      }
       if (had_output) session_->on_output_flushed();
       if (gather_write()) return;
-      session_->take_output(out_.get());
-      if (out_.empty()) return;
+      std::string& out = buffers_.get().out;
+      session_->take_output(out);
+      if (out.empty()) return;
     }
     if (!write_ready_) return;  // the next writable edge resumes here
-    IoResult r = transport_write(out_.data() + out_.offset(), out_.size() - out_.offset());
+    Buffers& b = *buffers_.held();
+    IoResult r = transport_write(b.out.data() + b.out_off, b.out.size() - b.out_off);
     if (!handle_write(r)) return;
-    out_.advance(r.n);
+    b.out_off += r.n;
   }
 }
 
@@ -291,24 +305,28 @@ bool Connection::handle_write(const IoResult& r) {
 }
 
 void Connection::after_run() {
-  if (session_) track_phase(worker_.now());
+  if (session_) track_phase(worker().now());
   if (session_ && session_->should_abort()) return close();
-  bool output_pending = out_.offset() < out_.size();
-  if (session_ && session_->should_close() && !output_pending) return linger();
-  if (peer_eof_ && !output_pending && (!session_ || session_->phase() != Phase::busy)) {
+  const bool pending = output_pending();
+  if (session_ && session_->should_close() && !pending) return linger();
+  if (peer_eof_ && !pending && (!session_ || session_->phase() != Phase::busy)) {
     return close();
   }
   if (read_ready_ && !peer_eof_ && (!session_ || session_->wants_input())) {
     // Still readable after the per-turn read budget: continue on a later turn.
     wake();
   }
-  // Buffers go back to the worker's free list whenever they are empty, so a
+  release_buffers();
+}
+
+void Connection::release_buffers() {
+  // Buffers go back to the worker's pool whenever they are empty, so a
   // connection between requests holds none.
-  in_.give_back();
-  if (!output_pending) {
-    out_.clear();
-    out_.give_back();
-  }
+  Buffers* b = buffers_.held();
+  if (!b || output_pending()) return;
+  if (b->in.empty()) return buffers_.give_back();
+  b->out.clear();
+  b->out_off = 0;
 }
 
 bool Connection::track_phase(std::uint32_t now) {
@@ -328,7 +346,7 @@ void Connection::wake() {
   }
   if (wake_posted_) return;
   wake_posted_ = true;
-  worker_.schedule_wake(this);
+  worker().schedule_wake(this);
 }
 
 void Connection::on_wake_due() {
@@ -337,7 +355,7 @@ void Connection::on_wake_due() {
 }
 
 void Connection::switch_session(std::unique_ptr<Session> next) {
-  worker_.park_session(this, std::move(next));
+  worker().park_session(this, std::move(next));
   switch_pending_ = true;
 }
 
@@ -355,7 +373,7 @@ void Connection::close_if_idle() {
 
 bool Connection::busy() const {
   if (closed_) return false;
-  if (lingering_ || out_.offset() < out_.size() || !in_.empty()) return true;
+  if (lingering_ || output_pending() || !input().empty()) return true;
   return session_ && session_->phase() != Phase::idle;
 }
 
@@ -365,16 +383,16 @@ void Connection::linger() {
   // just wrote before the client reads it.
   if (!lingering_) {
     lingering_ = true;
-    phase_since_ = worker_.now();
-    if (ssl_) {
+    phase_since_ = worker().now();
+    if (SSL* ssl = this->ssl()) {
       ERR_clear_error();
-      SSL_shutdown(ssl_);
+      SSL_shutdown(ssl);
     }
     if (::shutdown(fd_, SHUT_WR) != 0) return close();
   }
-  char* buf = worker_.scratch().data();
+  char* buf = worker().scratch().data();
   for (;;) {
-    ssize_t rc = ::recv(fd_, buf, worker_.scratch().size(), 0);
+    ssize_t rc = ::recv(fd_, buf, worker().scratch().size(), 0);
     if (rc > 0) continue;
     if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // next edge continues
     return close();
@@ -383,7 +401,7 @@ void Connection::linger() {
 
 void Connection::check_timeouts(std::uint32_t now) {
   if (closed_) return;
-  const ServerOptions& o = worker_.options();
+  const ServerOptions& o = worker().options();
   auto elapsed = [&](std::uint32_t since) { return std::chrono::seconds(now - since); };
   if (lingering_) {
     if (elapsed(phase_since_).count() >= kLingerSeconds) close();
@@ -392,7 +410,7 @@ void Connection::check_timeouts(std::uint32_t now) {
   if (!session_) {
     // Nothing or only a partial preface / TLS handshake so far: the header
     // timeout bounds a slow start, the idle timeout a connection that says nothing.
-    auto limit = in_.empty() && !handshaking_ ? std::min(o.header_timeout, o.idle_timeout)
+    auto limit = input().empty() && !handshaking_ ? std::min(o.header_timeout, o.idle_timeout)
                                               : o.header_timeout;
     if (elapsed(phase_since_) >= limit) close();
     return;
@@ -431,12 +449,12 @@ void Connection::close() {
   session_.reset();
   if (switch_pending_) {
     switch_pending_ = false;
-    worker_.unpark_session(this);
+    worker().unpark_session(this);
   }
-  if (registered_) worker_.poller().remove(fd_);
+  if (registered_) worker().poller().remove(fd_);
   ::close(fd_);
   fd_ = -1;
-  worker_.remove(this);
+  worker().remove(this);
 }
 
 }  // namespace trident::net

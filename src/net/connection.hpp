@@ -29,10 +29,16 @@ using SessionFactory =
 // Owned by its Worker (an intrusive list: no map node, no shared_ptr per
 // connection). Deletion is deferred to a later loop turn (Worker::remove), so
 // a handler running now, or a wake posted earlier, still finds it alive.
-class Connection final : public SessionIo, public Poller::Handler {
+//
+// Every idle connection is one of these, so it carries no field it can do
+// without: its worker is the thread's (Worker::current), the poller
+// dispatches to it without a vtable, its SSL lives in the TLS-only part of
+// PeerInfo, and both buffers are one pooled block held only while in use.
+class Connection final : public SessionIo {
  public:
-  // Takes ownership of `fd`, a connected non-blocking socket.
-  Connection(Worker& worker, int fd, bool h2_only);
+  // Takes ownership of `fd`, a connected non-blocking socket; runs on (and
+  // belongs to) the current thread's worker.
+  Connection(int fd, bool h2_only);
   ~Connection() override;
 
   // Registers with the poller and starts reading; `tls` (or null for
@@ -49,8 +55,8 @@ class Connection final : public SessionIo, public Poller::Handler {
   // A wake() scheduled on the worker is due.
   void on_wake_due();
 
-  // Poller::Handler
-  void on_events(std::uint32_t events) override;
+  // Readiness from the poller.
+  void on_events(std::uint32_t events);
 
   // SessionIo
   void wake() override;
@@ -83,14 +89,33 @@ class Connection final : public SessionIo, public Poller::Handler {
   bool track_phase(std::uint32_t now);
   void linger();  // half-close and discard input until EOF or timeout
 
-  Worker& worker_;
-  SSL* ssl_ = nullptr;
+  SSL* ssl() const { return peer_.tls_details ? peer_.tls_details->ssl : nullptr; }
+  std::string_view input() const {
+    const Buffers* b = buffers_.held();
+    return b ? std::string_view(b->in) : std::string_view();
+  }
+  bool output_pending() const {
+    const Buffers* b = buffers_.held();
+    return b && b->out_off < b->out.size();
+  }
+  void release_buffers();  // back to the pool unless something is in them
+
   [[no_unique_address]] PeerInfo peer_;
   int fd_;  // in peer_'s tail padding
   std::unique_ptr<Session> session_;
 
-  PooledString in_;   // input not consumed yet
-  PooledString out_;  // output being written
+  struct Buffers {
+    std::string in;   // input not consumed yet
+    std::string out;  // output being written
+    std::size_t out_off = 0;
+    bool recycle() {
+      in.clear();
+      out.clear();
+      out_off = 0;
+      return in.capacity() <= kMaxPooledCapacity && out.capacity() <= kMaxPooledCapacity;
+    }
+  };
+  Pooled<Buffers> buffers_;
 
   std::uint32_t phase_since_ = 0;
   std::uint32_t last_read_ = 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 struct sockaddr;
+struct ssl_st;
 
 namespace trident::net {
 
@@ -18,6 +19,9 @@ struct PeerInfo {
     std::string alpn;            // "h2", "http/1.1" or ""
     std::string server_name;     // SNI sent by the client
     std::string client_subject;  // verified client certificate subject (mTLS), or ""
+    // An accepted connection's TLS state (SSL*), owned and freed by the
+    // connection: kept here so that a plaintext connection has no field for it.
+    ssl_st* ssl = nullptr;
   };
 
   // The address as text, "127.0.0.1" / "::1" ("" if unknown); formatted on

@@ -1,5 +1,7 @@
 #include "net/poller.hpp"
 
+#include "net/connection.hpp"
+
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -22,10 +24,23 @@ Poller::~Poller() {
   watcher_.close(ec);  // closes epfd_
 }
 
+namespace {
+// Set in the epoll data of a Connection (pointers are at least 8-aligned).
+constexpr std::uint64_t kConnectionTag = 1;
+}  // namespace
+
 bool Poller::add(int fd, Handler* handler) {
+  return add(fd, reinterpret_cast<std::uintptr_t>(handler));
+}
+
+bool Poller::add(int fd, Connection* connection) {
+  return add(fd, reinterpret_cast<std::uintptr_t>(connection) | kConnectionTag);
+}
+
+bool Poller::add(int fd, std::uint64_t data) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = handler;
+  ev.data.u64 = data;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   arm();
   return true;
@@ -59,7 +74,12 @@ void Poller::harvest() {
   // events for a connection closed earlier in this batch are still safe.
   int n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, 0);
   for (int i = 0; i < n; ++i) {
-    static_cast<Handler*>(events_[i].data.ptr)->on_events(events_[i].events);
+    const std::uint64_t data = events_[i].data.u64;
+    if (data & kConnectionTag) {
+      reinterpret_cast<Connection*>(data & ~kConnectionTag)->on_events(events_[i].events);
+    } else {
+      reinterpret_cast<Handler*>(data)->on_events(events_[i].events);
+    }
   }
 }
 

@@ -16,6 +16,8 @@
 
 namespace trident::net {
 
+class Connection;
+
 class Poller {
  public:
   class Handler {
@@ -31,10 +33,14 @@ class Poller {
 
   // Registers `fd`; returns false (errno set) on failure.
   bool add(int fd, Handler* handler);
+  // The same for a connection, the bulk of registrations: dispatched
+  // directly (a tagged pointer), so a connection needs no vtable for it.
+  bool add(int fd, Connection* connection);
   void remove(int fd);
   void stop();  // no more waiting: lets the loop finish
 
  private:
+  bool add(int fd, std::uint64_t data);
   void arm();
   void harvest();
 

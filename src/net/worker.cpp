@@ -7,6 +7,7 @@
 
 #include <asio/post.hpp>
 #include <system_error>
+#include <utility>
 
 #include "core/log.hpp"
 
@@ -21,11 +22,17 @@ Worker::Worker(const ServerOptions& options, SessionFactory factory, std::size_t
       scratch_(64 * 1024, '\0'),
       busy_workers_(busy_workers) {}
 
+constinit thread_local Worker* Worker::current_ = nullptr;
+
 Worker::~Worker() {
+  // Connections find their worker through the thread (Worker::current), and
+  // a worker may be destroyed on another thread than the one it ran on.
+  Worker* const previous = std::exchange(current_, this);
   while (Connection* c = connections_) {
     connections_ = c->next_;
     delete c;
   }
+  current_ = previous;
 }
 
 void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool h2_only) {
@@ -43,6 +50,7 @@ void Worker::listen(const asio::ip::tcp::endpoint& endpoint, SSL_CTX* tls, bool 
 }
 
 void Worker::run() {
+  current_ = this;
   for (auto& a : acceptors_) {
     a->acceptor.non_blocking(true);
     if (!poller_.add(a->acceptor.native_handle(), a.get())) {
@@ -67,7 +75,7 @@ void Worker::accept_all(Acceptor& a) {
       ::close(fd);  // over the limit: refuse rather than degrade everyone
       continue;
     }
-    auto* conn = new Connection(*this, fd, a.h2_only);
+    auto* conn = new Connection(fd, a.h2_only);
     conn->next_ = connections_;
     if (connections_) connections_->prev_ = conn;
     connections_ = conn;

@@ -37,6 +37,9 @@ class Worker {
   void begin_shutdown();  // stop accepting, drain connections
   void force_close();     // drain deadline passed: close everything
 
+  // The worker whose thread this is (while it runs, or is destroyed).
+  static Worker& current() { return *current_; }
+
   // ---- for connections (worker thread only) ----
   std::uint32_t now() const { return now_; }
   const ServerOptions& options() const { return options_; }
@@ -75,6 +78,8 @@ class Worker {
   void finish();  // shutdown complete: let the loop run out of work
   void
   drain_step();  // during a drain: report busy/quiet, close idle connections when all are quiet
+
+  static constinit thread_local Worker* current_;
 
   const ServerOptions& options_;
   SessionFactory factory_;
