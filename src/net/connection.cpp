@@ -411,7 +411,7 @@ void Connection::check_timeouts(std::uint32_t now) {
     // Nothing or only a partial preface / TLS handshake so far: the header
     // timeout bounds a slow start, the idle timeout a connection that says nothing.
     auto limit = input().empty() && !handshaking_ ? std::min(o.header_timeout, o.idle_timeout)
-                                              : o.header_timeout;
+                                                  : o.header_timeout;
     if (elapsed(phase_since_) >= limit) close();
     return;
   }

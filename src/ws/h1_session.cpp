@@ -2,13 +2,15 @@
 
 namespace trident::ws {
 
-H1Session::H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
-                     std::string subprotocol, std::optional<DeflateParams> deflate,
-                     IpTable::Lease lease)
-    : socket_(endpoint, settings, io, std::move(subprotocol), deflate), lease_(std::move(lease)) {}
+H1Session::H1Session(net::SessionIo& io, const Route& route, std::string_view subprotocol,
+                     std::optional<DeflateParams> deflate, IpTable::Lease lease)
+    : socket_(route, io, subprotocol, deflate) {
+  lease.keep();
+}
 
 H1Session::~H1Session() {
   socket_.on_transport_closed();
+  if (IpTable* table = socket_.route().per_ip) table->release(socket_.peer());
 }
 
 std::size_t H1Session::on_input(std::string_view data) {

@@ -12,9 +12,11 @@ namespace trident::ws {
 
 class H1Session final : public net::Session {
  public:
-  // `lease` is the socket's place in the per-address count, held until the end.
-  H1Session(net::SessionIo& io, const Endpoint& endpoint, const Settings& settings,
-            std::string subprotocol, std::optional<DeflateParams> deflate, IpTable::Lease lease);
+  // `lease` is the socket's place in route.per_ip's count for its peer: the
+  // session holds it until the end (given back by address, so it keeps no
+  // pointer for it).
+  H1Session(net::SessionIo& io, const Route& route, std::string_view subprotocol,
+            std::optional<DeflateParams> deflate, IpTable::Lease lease);
   ~H1Session() override;
 
   Socket& socket() { return socket_; }
@@ -40,7 +42,6 @@ class H1Session final : public net::Session {
 
  private:
   Socket socket_;  // its transport is the connection
-  IpTable::Lease lease_;
 };
 
 }  // namespace trident::ws

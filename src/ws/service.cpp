@@ -97,10 +97,10 @@ Service::Service(Settings settings) : settings_(std::move(settings)) {
 }
 
 void Service::add_route(http::Router& router, std::string_view path, Endpoint endpoint) {
-  endpoints_.push_back(std::move(endpoint));
-  const Endpoint* ep = &endpoints_.back();
-  http::Handler h = [this, ep](http::Request& req, http::Response& res) {
-    return handshake(*ep, req, res);
+  routes_.push_back(Route{std::move(endpoint), &settings_, &per_ip_});
+  const Route* route = &routes_.back();
+  http::Handler h = [this, route](http::Request& req, http::Response& res) {
+    return handshake(*route, req, res);
   };
   router.add("GET", path, h);
   router.add("CONNECT", path, h);
@@ -178,9 +178,14 @@ Service::Verdict Service::check(const http::Request& req, const Endpoint& endpoi
   return v;
 }
 
-IpTable::Lease IpTable::acquire(const std::string& ip, unsigned limit) {
+std::string IpTable::key(const net::PeerInfo& peer) {
+  const std::size_t n = peer.family == 4 ? 4 : peer.family == 6 ? 16 : 0;
+  return std::string(reinterpret_cast<const char*>(peer.ip.data()), n);
+}
+
+IpTable::Lease IpTable::acquire(const net::PeerInfo& peer, unsigned limit) {
   std::lock_guard lock(mutex_);
-  auto it = open_.try_emplace(ip, Count{this, 0}).first;
+  auto it = open_.try_emplace(key(peer), Count{this, 0}).first;
   if (it->second.open >= limit) {
     if (it->second.open == 0) open_.erase(it);
     return {};
@@ -191,14 +196,25 @@ IpTable::Lease IpTable::acquire(const std::string& ip, unsigned limit) {
 
 void IpTable::release(Entry& entry) {
   std::lock_guard lock(mutex_);
+  release_locked(entry);
+}
+
+void IpTable::release(const net::PeerInfo& peer) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(key(peer));
+  if (it != open_.end()) release_locked(*it);
+}
+
+void IpTable::release_locked(Entry& entry) {
   if (--entry.second.open == 0) open_.erase(open_.find(entry.first));
 }
 
-Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http::Response& res) {
+Task<void> Service::handshake(const Route& route, http::Request& req, http::Response& res) {
+  const Endpoint& endpoint = route.endpoint;
   Verdict v = check(req, endpoint);
   IpTable::Lease lease;
   if (v.status == 0) {
-    lease = per_ip_.acquire(req.peer().address(), settings_.max_per_ip);
+    lease = per_ip_.acquire(req.peer(), settings_.max_per_ip);
     if (!lease) {
       count(Counter::rejected_per_ip);
       v.status = 429;
@@ -221,7 +237,7 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   if (!v.subprotocol.empty()) res.headers.set("sec-websocket-protocol", v.subprotocol);
   if (v.deflate) res.headers.set("sec-websocket-extensions", deflate_response(*v.deflate));
   if (req.version == http::Version::http2) {
-    co_await run_over_h2(endpoint, std::move(v), std::move(lease), req, res);
+    co_await run_over_h2(route, std::move(v), std::move(lease), req, res);
     co_return;
   }
   res.status = 101;
@@ -232,11 +248,11 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   if (endpoint.init) user = endpoint.init(req.target);
   // std::function wants a copyable callable; the lease is move-only.
   auto boxed = std::make_shared<IpTable::Lease>(std::move(lease));
-  res.takeover = [this, &endpoint, v = std::move(v), boxed, user = std::move(user)](
+  res.takeover = [&route, v = std::move(v), boxed, user = std::move(user)](
                      net::SessionIo& io,
                      const net::PeerInfo&) mutable -> std::unique_ptr<net::Session> {
-    auto session = std::make_unique<H1Session>(io, endpoint, settings_, v.subprotocol, v.deflate,
-                                               std::move(*boxed));
+    auto session =
+        std::make_unique<H1Session>(io, route, v.subprotocol, v.deflate, std::move(*boxed));
     session->socket().user = std::move(user);
     session->socket().start();
     return session;
@@ -244,13 +260,13 @@ Task<void> Service::handshake(const Endpoint& endpoint, http::Request& req, http
   res.finish();
 }
 
-Task<void> Service::run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Lease lease,
+Task<void> Service::run_over_h2(const Route& route, Verdict v, IpTable::Lease lease,
                                 http::Request& req, http::Response& res) {
   H2Transport transport(req, res);
-  Socket socket(endpoint, settings_, transport, v.subprotocol, v.deflate);
+  Socket socket(route, transport, v.subprotocol, v.deflate);
   transport.socket = &socket;
   SocketTicker ticker(socket);  // a stream has no clock of its own
-  if (endpoint.init) socket.user = endpoint.init(req.target);
+  if (route.endpoint.init) socket.user = route.endpoint.init(req.target);
   res.status = 200;
   res.write_now({});  // the response head: the tunnel is open
   socket.start();

@@ -27,8 +27,8 @@ class IpTable {
   using Entry = std::pair<const std::string, Count>;
 
  public:
-  // One pointer (every open WebSocket holds one): the table's entry, whose
-  // address is stable while the entry exists.
+  // A place in the count, given back when the lease goes, unless keep()
+  // hands it to an owner that gives it back with release(peer) later.
   class Lease {
    public:
     Lease() = default;
@@ -42,17 +42,22 @@ class IpTable {
       if (entry_) entry_->second.table->release(*entry_);
     }
     explicit operator bool() const { return entry_ != nullptr; }
+    void keep() { entry_ = nullptr; }
 
    private:
     Entry* entry_ = nullptr;
   };
 
-  // A lease for one more socket from `ip`, or an empty one if `ip` already
-  // has `limit` open.
-  Lease acquire(const std::string& ip, unsigned limit);
+  // A lease for one more socket from `peer`'s address, or an empty one if
+  // that address already has `limit` open.
+  Lease acquire(const net::PeerInfo& peer, unsigned limit);
+  // Gives back a place kept from a lease of `peer`'s.
+  void release(const net::PeerInfo& peer);
 
  private:
+  static std::string key(const net::PeerInfo& peer);  // the binary address
   void release(Entry& entry);
+  void release_locked(Entry& entry);
   std::mutex mutex_;
   std::unordered_map<std::string, Count> open_;
 };
@@ -80,12 +85,12 @@ class Service {
   bool origin_allowed(std::string_view origin, std::string_view authority) const;
 
  private:
-  Task<void> handshake(const Endpoint& endpoint, http::Request& req, http::Response& res);
-  Task<void> run_over_h2(const Endpoint& endpoint, Verdict v, IpTable::Lease lease,
-                         http::Request& req, http::Response& res);
+  Task<void> handshake(const Route& route, http::Request& req, http::Response& res);
+  Task<void> run_over_h2(const Route& route, Verdict v, IpTable::Lease lease, http::Request& req,
+                         http::Response& res);
 
   Settings settings_;
-  std::deque<Endpoint> endpoints_;  // stable addresses
+  std::deque<Route> routes_;  // stable addresses
   IpTable per_ip_;
 };
 

@@ -118,17 +118,17 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
   return p;
 }
 
-Socket::Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-               std::string_view subprotocol, std::optional<DeflateParams> deflate, Role role)
-    : endpoint_(endpoint),
-      settings_(settings),
+Socket::Socket(const Route& route, Transport& transport, std::string_view subprotocol,
+               std::optional<DeflateParams> deflate, Role role)
+    : route_(route),
       transport_(transport),
-      parser_(ParserOptions{role, settings.max_message, deflate.has_value()}),
+      parser_(ParserOptions{role, route.settings->max_message, deflate.has_value()}),
       deflate_bits_(!deflate               ? 0
                     : role == Role::server ? deflate->server_max_window_bits
                                            : deflate->client_max_window_bits) {
-  for (std::size_t i = 0; i < endpoint.subprotocols.size() && i < kNoSubprotocol; ++i) {
-    if (endpoint.subprotocols[i] == subprotocol) subprotocol_ = static_cast<std::uint8_t>(i);
+  const auto& subprotocols = route.endpoint.subprotocols;
+  for (std::size_t i = 0; i < subprotocols.size() && i < kNoSubprotocol; ++i) {
+    if (subprotocols[i] == subprotocol) subprotocol_ = static_cast<std::uint8_t>(i);
   }
   ping_or_close_at_ = last_message_ = tick_now();
   count(Counter::opened);
@@ -146,7 +146,7 @@ Socket::~Socket() {
 }
 
 void Socket::start() {
-  if (endpoint_.on_open) endpoint_.on_open(*this);
+  if (endpoint().on_open) endpoint().on_open(*this);
 }
 
 // ---------------------------------------------------------------- input
@@ -197,7 +197,7 @@ void Socket::on_message_end() {
   if (msg_compressed_) {
     std::string& plain = inflate_scratch();
     plain.clear();
-    switch (inflate_message(message, settings_.max_message, plain)) {
+    switch (inflate_message(message, settings().max_message, plain)) {
       case InflateResult::too_big:
         return fail(close_code::message_too_big, "message too big");
       case InflateResult::corrupt:
@@ -222,7 +222,7 @@ void Socket::deliver_message(std::string_view message, Opcode opcode) {
   if (state_ != State::open) return;  // after our close, data is dropped
   got_message_ = true;
   count(Counter::messages_in);
-  if (endpoint_.on_message) endpoint_.on_message(*this, message, opcode);
+  if (endpoint().on_message) endpoint().on_message(*this, message, opcode);
 }
 
 void Socket::on_control(Opcode opcode, std::string_view payload) {
@@ -319,7 +319,7 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
 
 bool Socket::over_backlog(std::size_t more) const {
   // A single message larger than the limit may still go out on its own.
-  return buffered() > 0 && buffered() + more > settings_.max_backlog;
+  return buffered() > 0 && buffered() + more > settings().max_backlog;
 }
 
 bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
@@ -329,7 +329,7 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
     return false;
   }
   count(Counter::messages_out);
-  if (deflate_bits_ && compress && message.size() >= settings_.compress_min) {
+  if (deflate_bits_ && compress && message.size() >= settings().compress_min) {
     std::string& body = deflate_scratch();
     body.clear();
     deflate_message(message, deflate_bits_, body);
@@ -356,19 +356,19 @@ void Socket::slow_consumer() {
   // Drop what is queued so the close frame is next, except a buffer already
   // partly sent: the frame it ends in must be completed.
   SegmentQueue* queue = extra_ ? &extra_->queue : nullptr;
-  if (head_off_ > 0 && !out_.empty()) {
+  if (out_.offset() > 0) {
     if (queue) queue->clear();
-  } else if (head_off_ > 0 && queue && !queue->empty()) {
+  } else if (out_.empty() && queue && queue->sent > 0) {
     queue->truncate(1);
   } else {
     out_.clear();
     if (queue) queue->clear();
   }
   queued_ = 0;
-  if (!out_.empty()) queued_ = out_.size() - head_off_;
+  if (!out_.empty()) queued_ = out_.size() - out_.offset();
   if (queue && !queue->empty()) {
     const Segment& s = queue->front();
-    queued_ += (s.shared ? s.shared->size() : s.own.size()) - (out_.empty() ? head_off_ : 0);
+    queued_ += (s.shared ? s.shared->size() : s.own.size()) - queue->sent;
   }
   fail(close_code::policy_violation, "slow consumer");
 }
@@ -386,7 +386,7 @@ void Socket::take_output(std::string& out) {
     // worker's pool again.
     out_.give_back();
     queued_ -= n;
-    in_flight_ += n;
+    extra().in_flight += n;
     return;
   }
   if (!queue_empty() && !extra_->queue.front().shared) {
@@ -395,13 +395,14 @@ void Socket::take_output(std::string& out) {
     out.append(queue.front().own);
     queue.pop_front();
     queued_ -= n;
-    in_flight_ += n;
+    extra_->in_flight += n;
   }
 }
 
 std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
   std::size_t k = 0;
-  std::size_t off = head_off_;
+  // The first buffer may be partly written already.
+  std::size_t off = !out_.empty() ? out_.offset() : extra_ ? extra_->queue.sent : 0;
   auto add = [&](std::string_view b) {
     if (b.size() > off) iov[k++] = {const_cast<char*>(b.data()) + off, b.size() - off};
     off = 0;
@@ -419,26 +420,24 @@ std::size_t Socket::peek_output(iovec* iov, std::size_t max) const {
 void Socket::consume_output(std::size_t n) {
   queued_ -= n;
   if (!out_.empty()) {
-    std::size_t avail = out_.size() - head_off_;
+    std::size_t avail = out_.size() - out_.offset();
     if (n < avail) {
-      head_off_ += n;
+      out_.advance(n);
       return;
     }
     n -= avail;
-    head_off_ = 0;
     out_.clear();
     out_.give_back();
   }
   while (n > 0 && !queue_empty()) {
     SegmentQueue& queue = extra_->queue;
     const Segment& s = queue.front();
-    std::size_t avail = (s.shared ? s.shared->size() : s.own.size()) - head_off_;
+    std::size_t avail = (s.shared ? s.shared->size() : s.own.size()) - queue.sent;
     if (n < avail) {
-      head_off_ += n;
+      queue.sent += n;
       return;
     }
     n -= avail;
-    head_off_ = 0;
     queue.pop_front();
   }
 }
@@ -449,7 +448,7 @@ std::shared_ptr<const std::string> Socket::take_shared() {
   auto s = std::move(queue.front().shared);
   queue.pop_front();
   queued_ -= s->size();
-  in_flight_ += s->size();
+  extra_->in_flight += s->size();
   return s;
 }
 
@@ -501,9 +500,9 @@ void Socket::on_transport_closed() {
   }
   if (close_reported_) return;
   close_reported_ = true;
-  if (endpoint_.on_close) {
-    endpoint_.on_close(*this, close_code_,
-                       extra_ ? std::string_view(extra_->close_reason) : std::string_view());
+  if (endpoint().on_close) {
+    endpoint().on_close(*this, close_code_,
+                        extra_ ? std::string_view(extra_->close_reason) : std::string_view());
   }
 }
 
@@ -515,11 +514,11 @@ void Socket::tick(std::uint32_t now) {
     }
     return;
   }
-  if (settings_.draining && settings_.draining->load(std::memory_order_relaxed)) {
+  if (settings().draining && settings().draining->load(std::memory_order_relaxed)) {
     close(close_code::going_away, "server shutting down");
     return;
   }
-  auto interval = static_cast<std::uint32_t>(settings_.ping_interval.count());
+  auto interval = static_cast<std::uint32_t>(settings().ping_interval.count());
   if (interval > 0) {
     if (awaiting_pong_ && now - ping_or_close_at_ >= interval) {
       count(Counter::heartbeat_closes);
@@ -533,7 +532,7 @@ void Socket::tick(std::uint32_t now) {
       queue_frame(Opcode::ping, {}, false);
     }
   }
-  auto idle = static_cast<std::uint32_t>(settings_.idle_timeout.count());
+  auto idle = static_cast<std::uint32_t>(settings().idle_timeout.count());
   // The tick notes that messages came (no clock read per message): idle
   // time is measured in whole ticks, so it may run up to a second longer.
   if (got_message_) {
@@ -547,7 +546,9 @@ void Socket::release_memory() {
   if (extra_ && !parser_.in_message()) {
     std::string().swap(extra_->msg_buf);
     // Nothing queued, subscribed or closing: the whole block goes.
-    if (state_ == State::open && extra_->queue.empty() && extra_->topics.empty()) extra_.reset();
+    if (state_ == State::open && extra_->queue.empty() && extra_->topics.empty() &&
+        extra_->in_flight == 0)
+      extra_.reset();
   }
   out_.give_back();
 }

@@ -46,6 +46,18 @@ struct Endpoint {
   std::function<void(Socket&, std::uint16_t code, std::string_view reason)> on_close;
 };
 
+class IpTable;
+
+// An endpoint as served: its handlers and the settings they run under. A
+// socket refers to both through this one pointer; a Service keeps its routes
+// for the life of the server.
+struct Route {
+  Endpoint endpoint;
+  const Settings* settings = nullptr;
+  // The per-address count an HTTP/1.1 socket holds a place in (null: none).
+  IpTable* per_ip = nullptr;
+};
+
 // A message framed once for many sockets (pub/sub): shared, never copied per
 // subscriber.
 struct Prepared {
@@ -62,9 +74,8 @@ class Socket final {
   // holds no pointer or interface of its own.
   using Transport = net::SessionIo;
 
-  Socket(const Endpoint& endpoint, const Settings& settings, Transport& transport,
-         std::string_view subprotocol, std::optional<DeflateParams> deflate,
-         Role role = Role::server);
+  Socket(const Route& route, Transport& transport, std::string_view subprotocol,
+         std::optional<DeflateParams> deflate, Role role = Role::server);
   ~Socket();
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -81,14 +92,15 @@ class Socket final {
   void unsubscribe(std::string_view topic);
   const std::vector<std::string>& topics() const;
 
-  std::size_t buffered() const { return queued_ + in_flight_; }
+  std::size_t buffered() const { return queued_ + (extra_ ? extra_->in_flight : 0); }
   bool is_open() const { return state_ == State::open; }
   std::string_view subprotocol() const {
     return subprotocol_ == kNoSubprotocol ? std::string_view()
-                                          : std::string_view(endpoint_.subprotocols[subprotocol_]);
+                                          : std::string_view(endpoint().subprotocols[subprotocol_]);
   }
   bool compression() const { return deflate_bits_ != 0; }
   const net::PeerInfo& peer() const { return transport_.peer(); }
+  const Route& route() const { return route_; }
   std::any user;  // per-connection handler data
 
   // ---- for transports ----
@@ -104,9 +116,13 @@ class Socket final {
   // (owned bytes and shared frames, in order), and how much of it was sent.
   std::size_t peek_output(iovec* iov, std::size_t max) const;
   void consume_output(std::size_t n);
-  void on_output_flushed() { in_flight_ = 0; }
+  void on_output_flushed() {
+    if (extra_) extra_->in_flight = 0;
+  }
   // Output the transport holds but has not sent yet (counts as backlog).
-  void set_in_flight(std::size_t n) { in_flight_ = n; }
+  void set_in_flight(std::size_t n) {
+    if (n > 0 || extra_) extra().in_flight = n;
+  }
   bool wants_input() const;
   // The close handshake is over or the connection failed: close the
   // transport once the output is flushed.
@@ -153,8 +169,10 @@ class Socket final {
   void finish(std::uint16_t code, std::string_view reason);
   void notify();
 
-  const Endpoint& endpoint_;
-  const Settings& settings_;
+  const Endpoint& endpoint() const { return route_.endpoint; }
+  const Settings& settings() const { return *route_.settings; }
+
+  const Route& route_;
   Transport& transport_;
   // The small fields below share the parser's tail padding: every idle
   // WebSocket holds one Socket.
@@ -182,6 +200,8 @@ class Socket final {
   // of the queue (a subscriber may have many shared frames queued).
   class SegmentQueue {
    public:
+    std::size_t sent = 0;  // bytes of front() already written (peek/consume)
+
     bool empty() const { return head_ == items_.size(); }
     std::size_t size() const { return items_.size() - head_; }
     Segment& front() { return items_[head_]; }
@@ -189,6 +209,7 @@ class Socket final {
     Segment& back() { return items_.back(); }
     void push_back(Segment s) { items_.push_back(std::move(s)); }
     void pop_front() {
+      sent = 0;
       Segment& done = items_[head_];
       done.shared.reset();  // drop the frame reference now
       if (!done.own.empty()) std::string().swap(done.own);
@@ -205,13 +226,14 @@ class Socket final {
     void clear() {
       items_.clear();
       head_ = 0;
+      sent = 0;
     }
 
    private:
     std::vector<Segment> items_;
     std::size_t head_ = 0;
   };
-  PooledString out_;
+  PooledString out_;  // its offset(): bytes already written (peek/consume)
   // What most sockets never need, or need only for a while: allocated on
   // first use and dropped again when idle (release_memory), so an idle
   // socket is not paying for it.
@@ -220,6 +242,7 @@ class Socket final {
     std::vector<std::string> topics;
     std::string msg_buf;  // message pieces copied together
     std::string close_reason;
+    std::size_t in_flight = 0;  // taken by the transport, not yet flushed
   };
   std::unique_ptr<Extra> extra_;
   Extra& extra() {
@@ -228,9 +251,7 @@ class Socket final {
   }
   bool queue_empty() const { return !extra_ || extra_->queue.empty(); }
   bool msg_buf_empty() const { return !extra_ || extra_->msg_buf.empty(); }
-  std::size_t queued_ = 0;     // bytes in out_ and the queue (after head_off_)
-  std::size_t head_off_ = 0;   // bytes of the first buffer already sent (peek/consume)
-  std::size_t in_flight_ = 0;  // taken by the transport, not yet flushed
+  std::size_t queued_ = 0;  // bytes in out_ and the queue, not yet written
 
   // Seconds (tick clock). One field serves two states: while open, when the
   // last ping went out; once closing, when the close began (no pings then).
@@ -241,7 +262,7 @@ class Socket final {
   // Pieces of the message being received: 0, 1 (msg_data_), 2 (Extra::msg_buf).
   std::uint8_t msg_pieces_ = 0;
   static constexpr std::uint8_t kNoSubprotocol = 0xFF;
-  std::uint8_t subprotocol_ = kNoSubprotocol;  // index into endpoint_.subprotocols
+  std::uint8_t subprotocol_ = kNoSubprotocol;  // index into endpoint().subprotocols
 };
 
 // Ticks a socket once a second for a transport without a clock of its own

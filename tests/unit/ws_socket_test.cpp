@@ -47,7 +47,8 @@ struct ServerOutput : FrameListener {
 
 struct Harness : Socket::Transport {
   Settings settings;
-  Endpoint endpoint;
+  Route route{{}, &settings};
+  Endpoint& endpoint = route.endpoint;
   std::vector<std::pair<std::string, Opcode>> received;
   std::vector<std::uint16_t> closes;
   int wakes = 0;
@@ -64,7 +65,7 @@ struct Harness : Socket::Transport {
     endpoint.on_close = [this](Socket&, std::uint16_t code, std::string_view) {
       closes.push_back(code);
     };
-    socket = std::make_unique<Socket>(endpoint, settings, *this, "", deflate);
+    socket = std::make_unique<Socket>(route, *this, "", deflate);
     socket->start();
   }
   void wake() override { ++wakes; }
@@ -417,7 +418,9 @@ TEST(WsClientHandshake, RejectsBadAnswers) {
 // A client Socket and a server Socket wired back to back in memory.
 struct Pair {
   Settings settings;
-  Endpoint server_ep, client_ep;
+  Route server_route{{}, &settings}, client_route{{}, &settings};
+  Endpoint& server_ep = server_route.endpoint;
+  Endpoint& client_ep = client_route.endpoint;
   std::vector<std::string> client_got;
   std::vector<std::uint16_t> client_closes, server_closes;
   struct Nop : Socket::Transport {
@@ -439,8 +442,8 @@ struct Pair {
     client_ep.on_close = [this](Socket&, std::uint16_t c, std::string_view) {
       client_closes.push_back(c);
     };
-    server = std::make_unique<Socket>(server_ep, settings, nop, "", deflate);
-    client = std::make_unique<Socket>(client_ep, settings, nop, "", deflate, Role::client);
+    server = std::make_unique<Socket>(server_route, nop, "", deflate);
+    client = std::make_unique<Socket>(client_route, nop, "", deflate, Role::client);
   }
   static void move(Socket& from, Socket& to) {
     std::string bytes;
