@@ -746,6 +746,32 @@ def test_max_per_ip(make_server):
             w.close()
 
 
+def test_max_per_ip_slot_freed_by_a_dropped_connection(make_server):
+    # A socket that goes without a close handshake (TCP reset) gives its
+    # place back too, and only its own: the count stays exact.
+    srv = make_server("--ws-max-per-ip", "2", tls=False)
+    port = srv.port
+    kept, dropped = open_ws(port), open_ws(port)
+    opened = []
+    try:
+        expect_status(port, 429)
+        dropped.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        dropped.close()  # RST, no close frame
+        for _ in range(50):  # the slot frees once the server saw the reset
+            r = handshake(port)
+            if r.status == 101:
+                opened.append(r.ws())
+                break
+            r.close()
+            time.sleep(0.1)
+        assert opened, "no slot after a connection was reset"
+        expect_status(port, 429)
+        assert echo_roundtrip(kept, TEXT, b"still here") == (TEXT, b"still here")
+    finally:
+        for w in [kept, *opened]:
+            w.close()
+
+
 def test_stats(server):
     port = server.port
     s0 = stats(port)
