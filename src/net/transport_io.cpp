@@ -68,6 +68,10 @@ IoResult transport_writev(int fd, SSL* ssl, const iovec* iov, std::size_t count)
     }
     return {total, IoStatus::ok};
   }
+  // One buffer (the common case: a WebSocket's pending frames): send() skips
+  // the msghdr and iovec copies sendmsg() makes.
+  if (count == 1)
+    return transport_write(fd, nullptr, static_cast<const char*>(iov[0].iov_base), iov[0].iov_len);
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = count;
