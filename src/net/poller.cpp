@@ -27,6 +27,7 @@ Poller::~Poller() {
 namespace {
 // Set in the epoll data of a Connection (pointers are at least 8-aligned).
 constexpr std::uint64_t kConnectionTag = 1;
+static_assert(alignof(Connection) > kConnectionTag && alignof(Poller::Handler) > kConnectionTag);
 }  // namespace
 
 bool Poller::add(int fd, Handler* handler) {
