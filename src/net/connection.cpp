@@ -256,10 +256,7 @@ void Connection::flush() {
     if (!output_pending()) {
       Buffers* held = buffers_.held();
       bool had_output = held && !held->out.empty();
-      if (held) {
-        held->out.clear();
-        held->out_off = 0;
-      }
+      if (held) held->clear_output();
       if (had_output) session_->on_output_flushed();
       if (gather_write()) return;
       std::string& out = buffers_.get().out;
@@ -325,8 +322,7 @@ void Connection::release_buffers() {
   Buffers* b = buffers_.held();
   if (!b || output_pending()) return;
   if (b->in.empty()) return buffers_.give_back();
-  b->out.clear();
-  b->out_off = 0;
+  b->clear_output();
 }
 
 bool Connection::track_phase(std::uint32_t now) {

@@ -105,13 +105,16 @@ class Connection final : public SessionIo {
   std::unique_ptr<Session> session_;
 
   struct Buffers {
-    std::string in;   // input not consumed yet
-    std::string out;  // output being written
-    std::size_t out_off = 0;
-    bool recycle() {
-      in.clear();
+    std::string in;           // input not consumed yet
+    std::string out;          // output being written
+    std::size_t out_off = 0;  // bytes of `out` already written
+    void clear_output() {
       out.clear();
       out_off = 0;
+    }
+    bool recycle() {
+      in.clear();
+      clear_output();
       return in.capacity() <= kMaxPooledCapacity && out.capacity() <= kMaxPooledCapacity;
     }
   };

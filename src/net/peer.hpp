@@ -32,7 +32,7 @@ struct PeerInfo {
 
   // The pointer first: the 28 bytes after it leave 4 bytes of tail padding
   // that a connection fills (every connection holds one PeerInfo).
-  std::unique_ptr<Tls> tls_details;    // set when a TLS handshake completes
+  std::unique_ptr<Tls> tls_details;    // set for a TLS connection when its handshake starts
   std::array<unsigned char, 16> ip{};  // network byte order; IPv4 in the first 4
   std::uint8_t family = 0;             // 0 (unknown), 4 or 6
   bool tls = false;

@@ -97,7 +97,7 @@ Service::Service(Settings settings) : settings_(std::move(settings)) {
 }
 
 void Service::add_route(http::Router& router, std::string_view path, Endpoint endpoint) {
-  routes_.push_back(Route{std::move(endpoint), &settings_, &per_ip_});
+  routes_.push_back(Route{std::move(endpoint), settings_, &per_ip_});
   const Route* route = &routes_.back();
   http::Handler h = [this, route](http::Request& req, http::Response& res) {
     return handshake(*route, req, res);

@@ -122,7 +122,7 @@ Socket::Socket(const Route& route, Transport& transport, std::string_view subpro
                std::optional<DeflateParams> deflate, Role role)
     : route_(route),
       transport_(transport),
-      parser_(ParserOptions{role, route.settings->max_message, deflate.has_value()}),
+      parser_(ParserOptions{role, route.settings.max_message, deflate.has_value()}),
       deflate_bits_(!deflate               ? 0
                     : role == Role::server ? deflate->server_max_window_bits
                                            : deflate->client_max_window_bits) {

@@ -53,7 +53,7 @@ class IpTable;
 // for the life of the server.
 struct Route {
   Endpoint endpoint;
-  const Settings* settings = nullptr;
+  const Settings& settings;
   // The per-address count an HTTP/1.1 socket holds a place in (null: none).
   IpTable* per_ip = nullptr;
 };
@@ -170,7 +170,7 @@ class Socket final {
   void notify();
 
   const Endpoint& endpoint() const { return route_.endpoint; }
-  const Settings& settings() const { return *route_.settings; }
+  const Settings& settings() const { return route_.settings; }
 
   const Route& route_;
   Transport& transport_;

@@ -47,7 +47,7 @@ struct ServerOutput : FrameListener {
 
 struct Harness : Socket::Transport {
   Settings settings;
-  Route route{{}, &settings};
+  Route route{{}, settings};
   Endpoint& endpoint = route.endpoint;
   std::vector<std::pair<std::string, Opcode>> received;
   std::vector<std::uint16_t> closes;
@@ -418,7 +418,7 @@ TEST(WsClientHandshake, RejectsBadAnswers) {
 // A client Socket and a server Socket wired back to back in memory.
 struct Pair {
   Settings settings;
-  Route server_route{{}, &settings}, client_route{{}, &settings};
+  Route server_route{{}, settings}, client_route{{}, settings};
   Endpoint& server_ep = server_route.endpoint;
   Endpoint& client_ep = client_route.endpoint;
   std::vector<std::string> client_got;
