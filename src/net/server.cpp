@@ -45,17 +45,27 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& text) {
   return {addr, static_cast<unsigned short>(p)};
 }
 
-void ensure_port_free(const asio::ip::tcp::endpoint& endpoint) {
-  if (endpoint.port() == 0) return;
+// Binds (and listens on) a probe for every listener, all held at once, and
+// throws if one cannot: a port another process holds, or two listeners of
+// ours on the same address. SO_REUSEPORT would let either share the port
+// silently, splitting connections between them.
+void ensure_ports_free(const std::vector<ListenerOptions>& listeners) {
   asio::io_context io;
-  asio::ip::tcp::acceptor probe(io);
-  asio::error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) probe.bind(endpoint, ec);
-  if (ec) {
-    throw std::system_error(ec, "cannot listen on " + endpoint.address().to_string() + ":" +
-                                    std::to_string(endpoint.port()));
+  std::vector<asio::ip::tcp::acceptor> probes;
+  probes.reserve(listeners.size());
+  for (const auto& l : listeners) {
+    const asio::ip::tcp::endpoint endpoint = parse_endpoint(l.address);
+    if (endpoint.port() == 0) continue;
+    auto& probe = probes.emplace_back(io);
+    asio::error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (!ec) probe.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::system_error(ec, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                      std::to_string(endpoint.port()));
+    }
   }
 }
 
@@ -69,9 +79,7 @@ void Server::run() {
   for (const auto& l : options_.listeners) any_tls |= l.tls;
   if (any_tls) tls_ = std::make_unique<TlsContext>(options_.tls);
 
-  // SO_REUSEPORT would let us share a port with a stale server silently:
-  // a plain bind first turns that into a clear "address in use".
-  for (const auto& l : options_.listeners) ensure_port_free(parse_endpoint(l.address));
+  ensure_ports_free(options_.listeners);
 
   unsigned n =
       options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());

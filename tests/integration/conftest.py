@@ -14,10 +14,19 @@ import pytest
 TRIDENT = os.environ.get("TRIDENT_BIN", os.path.join(os.path.dirname(__file__), "../../build/trident"))
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this test run handed out before (two
+    listeners of one server on the same port would share it via SO_REUSEPORT)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_port(port, timeout=10.0):

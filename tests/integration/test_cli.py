@@ -1,7 +1,7 @@
 """Start-up behaviour of `trident serve` itself."""
 import subprocess
 
-from conftest import TRIDENT
+from conftest import TRIDENT, free_port
 
 
 def test_second_server_on_a_busy_port_fails_clearly(server, tmp_path):
@@ -11,6 +11,17 @@ def test_second_server_on_a_busy_port_fails_clearly(server, tmp_path):
                        capture_output=True, timeout=10)
     assert r.returncode != 0
     assert b"cannot listen on 127.0.0.1:%d" % server.port in r.stderr, r.stderr
+    assert b"in use" in r.stderr, r.stderr
+
+
+def test_two_listeners_on_one_address_fail_clearly(tmp_path):
+    """A TLS and a plaintext listener on one port would split its connections."""
+    port = free_port()
+    r = subprocess.run([TRIDENT, "serve", "--plaintext", f"127.0.0.1:{port}",
+                        "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp_path)],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0
+    assert b"cannot listen on 127.0.0.1:%d" % port in r.stderr, r.stderr
     assert b"in use" in r.stderr, r.stderr
 
 
