@@ -109,8 +109,9 @@ std::size_t FrameParser::try_whole_frame(char* data, std::size_t size, L& listen
   MaskKey key;
   std::memcpy(key.data(), data + header - 4, 4);
   char* payload = data + header;
-  mask(payload, len, key, 0);
-  if (op == 0x1 && !valid_utf8(std::string_view(payload, len))) {
+  if (op == 0x2) {
+    mask(payload, len, key, 0);
+  } else if (!unmask_ascii(payload, len, key) && !valid_utf8(std::string_view(payload, len))) {
     // Put the bytes back as they came: the general path finds the exact
     // byte and fails there.
     mask(payload, len, key, 0);

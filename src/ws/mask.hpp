@@ -21,6 +21,11 @@ using MaskKey = std::array<std::uint8_t, 4>;
 // key offset for the byte that would follow: (offset + size) % 4.
 std::size_t mask(char* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
 
+// Unmasks data[0..size) (key phase 0, a whole payload) and returns whether
+// every unmasked byte is ASCII, found in the same pass: a text message that
+// is all ASCII is valid UTF-8 without a second scan over it.
+bool unmask_ascii(char* data, std::size_t size, const MaskKey& key);
+
 // mask() without the AVX2 path (what a CPU without AVX2 runs).
 std::size_t mask_portable(char* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
 // Reference implementation of mask(), one byte at a time.

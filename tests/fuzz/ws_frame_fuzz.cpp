@@ -9,6 +9,7 @@
 // into it), every view handed to the listener must point into the piece
 // being fed (or be a control payload of at most 125 bytes), and bytes the
 // parser does not consume must come back untouched.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -200,6 +201,15 @@ void check_mask(std::string_view in) {
       check(a == b);
     }
   }
+  // unmask_ascii(): the same bytes as the reference, and "all ASCII" exactly
+  // when no unmasked byte has its high bit set.
+  std::string c(body);
+  std::string d(body);
+  const bool ascii = trident::ws::unmask_ascii(c.data(), c.size(), key);
+  trident::ws::mask_scalar(d.data(), d.size(), key, 0);
+  check(c == d);
+  check(ascii == std::all_of(d.begin(), d.end(),
+                             [](char ch) { return (static_cast<unsigned char>(ch) & 0x80) == 0; }));
 }
 
 }  // namespace

@@ -509,6 +509,25 @@ TEST(WsFrameParserError, CloseReasonInvalidUtf8) {
                Error::invalid_payload);
 }
 
+TEST(WsFrameParserError, WholeTextFramesCheckUtf8PastTheAsciiScan) {
+  // A whole masked text frame is unmasked and scanned for ASCII in one pass
+  // (16 and 32 bytes per step); a non-ASCII byte anywhere sends it through
+  // full validation. Valid UTF-8 after ASCII runs of vector length is
+  // delivered as is, at every split; invalid UTF-8 fails at its byte.
+  for (std::size_t prefix : {0u, 15u, 16u, 40u, 130u}) {
+    const std::string ascii(prefix, 'a');
+    const std::string good = ascii + "h\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x98\x80 end";
+    const Result ok = parse_everywhere(client_frame(Opcode::text, good));
+    EXPECT_EQ(ok.error, Error::none) << prefix;
+    EXPECT_EQ(ok.events, (Events{"begin text", "data:" + good, "end"})) << prefix;
+
+    const std::string bad = ascii + "xx\xC0\xAF tail of the message";
+    const Result r = expect_error(client_frame(Opcode::text, bad), Error::invalid_payload);
+    const std::size_t header = bad.size() < 126 ? 6 : 8;
+    EXPECT_EQ(r.consumed, header + prefix + 3) << prefix;  // up to the invalid lead byte
+  }
+}
+
 TEST(WsFrameParserError, TextInvalidUtf8FailsAtTheByte) {
   // The invalid byte (a surrogate's second byte) sits in the middle of the
   // first of two fragments; the error comes before the message ends.
@@ -584,6 +603,29 @@ TEST(WsMask, VectorAndWordPathsMatchScalar) {
           ASSERT_EQ(portable, ref) << "offset " << offset << " len " << len << " align " << align;
         }
       }
+    }
+  }
+}
+
+TEST(WsMask, UnmaskAsciiUnmasksAndFindsAnyHighByte) {
+  // Every length across the vector block sizes, payloads all ASCII or with
+  // one byte >= 0x80 at each position: the bytes must match mask_scalar and
+  // the answer must say whether such a byte is there.
+  std::mt19937 rng(4321);
+  MaskKey key;
+  for (auto& b : key) b = static_cast<std::uint8_t>(rng());
+  for (std::size_t len = 0; len <= 300; ++len) {
+    for (std::size_t high_at = 0; high_at <= len; ++high_at) {
+      if (len > 70 && high_at % 7 != 0 && high_at != len) continue;  // bounded
+      std::string plain(len, '\0');
+      for (auto& c : plain) c = static_cast<char>(rng() % 0x80);
+      if (high_at < len) plain[high_at] = static_cast<char>(0x80 | rng());
+      std::string masked = plain;
+      mask_scalar(masked.data(), masked.size(), key, 0);
+      std::string buf = " " + masked;  // an odd address too
+      const bool ascii = unmask_ascii(buf.data() + 1, len, key);
+      ASSERT_EQ(buf.substr(1), plain) << "len " << len;
+      ASSERT_EQ(ascii, high_at == len) << "len " << len << " high byte at " << high_at;
     }
   }
 }
