@@ -44,9 +44,9 @@ REPO = os.path.dirname(HERE)
 DEFAULT_TRIDENT = os.path.join(REPO, "build", "trident")
 PIPELINE_LUA = os.path.join(HERE, "pipeline.lua")
 
-ALL_SERVERS = ["trident", "nginx", "h2o", "floor"]
-# The floor responder speaks plaintext HTTP/1.1 only.
-SERVER_SCENARIOS = {"floor": {"a", "b", "e"}}
+ALL_SERVERS = ["trident", "nginx", "h2o", "floor", "floor-uring"]
+# The floor responders speak plaintext HTTP/1.1 only.
+SERVER_SCENARIOS = {"floor": {"a", "b", "e"}, "floor-uring": {"a", "b"}}
 ALL_SCENARIOS = ["a", "b", "c", "d", "e"]
 SCENARIO_TITLES = {
     "a": "HTTP/1.1 keep-alive (wrk -t1 -c256)",
@@ -358,6 +358,13 @@ def make_floor(tmp, base, binary):
                   "one read and one write per batch of request heads (the kernel floor)")
 
 
+def make_floor_uring(tmp, base, binary):
+    ports = {"h1": base + 31}
+    return Server("floor-uring", tmp, ports, [binary, str(ports["h1"])],
+                  "bench/floor_uring.cpp: the floor on io_uring, one io_uring_enter "
+                  "per loop turn for all connections")
+
+
 def serves(name, scenario):
     return scenario in SERVER_SCENARIOS.get(name, set(ALL_SCENARIOS))
 
@@ -398,8 +405,20 @@ def build_servers(args, tmp):
         "nginx": lambda: make_nginx(tmp, args.base_port, cert, key),
         "h2o": lambda: make_h2o(tmp, args.base_port, cert, key),
         "floor": lambda: make_floor(tmp, args.base_port, ensure_tool("floor_responder", tmp, log)),
+        "floor-uring": lambda: make_floor_uring(
+            tmp, args.base_port, ensure_tool("floor_uring", tmp, log, libs=["-luring"])),
     }
-    return {name: makers[name]() for name in args.servers}
+    servers = {}
+    for name in args.servers:
+        try:
+            servers[name] = makers[name]()
+        except RuntimeError as e:
+            if name != "floor-uring":
+                raise
+            # An extra anchor, not worth failing the run for (liburing-dev
+            # comes with setup.sh --bench).
+            log("floor-uring skipped: %s" % str(e).splitlines()[0])
+    return servers
 
 
 def sanity_check(srv):
@@ -781,7 +800,8 @@ def print_load_table(scenario, results, servers):
 def print_ratios(summary, a_label, b_label):
     if "trident" not in summary:
         return
-    pairs = [("trident", o) for o in ("nginx", "h2o", "floor")] + [("floor", "nginx")]
+    pairs = ([("trident", o) for o in ("nginx", "h2o", "floor", "floor-uring")] +
+             [("floor", "nginx"), ("floor-uring", "nginx"), ("floor-uring", "floor")])
     for mine, other in pairs:
         if mine in summary and other in summary:
             t, o = summary[mine], summary[other]
@@ -832,16 +852,17 @@ def parse_args():
                                                "scenario, not measured (default 2)")
     ap.add_argument("--h2-requests", type=int, help="h2load -n (default 400000)")
     ap.add_argument("--scenarios", default="a,b,c,d,e")
-    ap.add_argument("--servers", default="trident,nginx,h2o,floor",
+    ap.add_argument("--servers", default="trident,nginx,h2o,floor,floor-uring",
                     help="servers to run; floor (bench/floor_responder.cpp) only "
-                         "takes part in scenarios a, b and e")
+                         "takes part in scenarios a, b and e, floor-uring "
+                         "(bench/floor_uring.cpp) in a and b")
     ap.add_argument("--trident", default=DEFAULT_TRIDENT, help="trident binary")
     ap.add_argument("--trident-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for 'trident serve' (repeatable), e.g. "
                          "--trident-arg=--h2-engine=native")
     ap.add_argument("--base-port", type=int, default=24100,
                     help="ports used: base..base+1 trident, +10..+12 nginx, "
-                         "+20..+21 h2o, +30 floor (default 24100; keep it below the "
+                         "+20..+21 h2o, +30 floor, +31 floor-uring (default 24100; keep it below the "
                          "ephemeral port range)")
     ap.add_argument("--connections", type=int, default=10000,
                     help="idle connections for scenario e (default 10000)")
@@ -889,10 +910,10 @@ def preflight(args):
         sys.exit("preflight failed: " + "; ".join(problems))
     try:
         lo, hi = (int(x) for x in _read("/proc/sys/net/ipv4/ip_local_port_range").split())
-        if lo <= args.base_port + 30 and args.base_port <= hi:
+        if lo <= args.base_port + 31 and args.base_port <= hi:
             log("warning: ports %d-%d overlap the ephemeral range %d-%d; client "
                 "sockets may occupy them (choose --base-port below %d)"
-                % (args.base_port, args.base_port + 30, lo, hi, lo - 31))
+                % (args.base_port, args.base_port + 31, lo, hi, lo - 32))
     except (OSError, ValueError):
         pass
     # This process only generates load (scenario e) -> keep it on the client CPU.
@@ -931,6 +952,7 @@ def run(args):
     started = time.time()
     try:
         servers = build_servers(args, tmp)
+        args.servers = [name for name in args.servers if name in servers]
         load_scen = [s for s in args.scenarios if s != "e"]
         notes = {}
         if load_scen:

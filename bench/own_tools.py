@@ -10,15 +10,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 
-def ensure_tool(name, tmp, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
-    """Path of an executable for bench/<name>.cpp; raises RuntimeError if it
-    cannot be built."""
+def ensure_tool(name, tmp, log=lambda msg: print(msg, file=sys.stderr, flush=True), libs=()):
+    """Path of an executable for bench/<name>.cpp (linked with `libs`, e.g.
+    ["-luring"]); raises RuntimeError if it cannot be built."""
     src = os.path.join(HERE, name + ".cpp")
     cand = os.path.join(REPO, "build", "bench", name)
     if os.access(cand, os.X_OK) and os.path.getmtime(cand) >= os.path.getmtime(src):
         return cand
     out = os.path.join(tmp, name)
-    argv = [os.environ.get("CXX", "g++"), "-O2", "-std=c++20", "-Wall", "-Wextra", src, "-o", out]
+    argv = [os.environ.get("CXX", "g++"), "-O2", "-std=c++20", "-Wall", "-Wextra", src, "-o", out] + list(libs)
     log("building %s: %s" % (name, " ".join(argv)))
     cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                         timeout=300)

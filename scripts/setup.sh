@@ -11,7 +11,7 @@ BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config clang libclang-r
 TEST_PKGS=(libgtest-dev curl nghttp2-client python3 python3-pytest python3-h2
   python3-websockets chromium
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf)
-BENCH_PKGS=(wrk nginx-light h2o)
+BENCH_PKGS=(wrk nginx-light h2o liburing-dev)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 # The Node.js peers (tests/node for WebSocket, tests/interop/node for gRPC) need

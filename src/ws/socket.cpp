@@ -289,29 +289,34 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
     return;
   }
   std::string& out = own_tail();
-  // A server frame header: unmasked, minimal length encoding. The common
-  // small frame takes two byte pushes and one copy, nothing else.
+  // A server frame: unmasked, minimal length encoding. A small frame is
+  // put together on the stack and appended in one step.
   const auto b0 = static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<unsigned>(opcode));
   const std::uint64_t len = payload.size();
-  std::size_t n = 2;
-  if (len < 126) {
-    out.push_back(b0);
-    out.push_back(static_cast<char>(len));
-  } else {
-    char header[10];
-    header[0] = b0;
-    if (len <= 0xFFFF) {
-      header[1] = 126;
-      header[2] = static_cast<char>(len >> 8);
-      header[3] = static_cast<char>(len);
-      n = 4;
-    } else {
-      header[1] = 127;
-      for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
-      n = 10;
-    }
-    out.append(header, n);
+  constexpr std::size_t kSmallFrame = 125;  // the 7-bit length form
+  if (len <= kSmallFrame) {
+    char frame[2 + kSmallFrame];
+    frame[0] = b0;
+    frame[1] = static_cast<char>(len);
+    std::memcpy(frame + 2, payload.data(), len);
+    out.append(frame, 2 + len);
+    queued_ += 2 + len;
+    if (!feeding_) notify();
+    return;
   }
+  char header[10];
+  header[0] = b0;
+  std::size_t n = 4;
+  if (len <= 0xFFFF) {
+    header[1] = 126;
+    header[2] = static_cast<char>(len >> 8);
+    header[3] = static_cast<char>(len);
+  } else {
+    header[1] = 127;
+    for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(len >> (56 - 8 * i));
+    n = 10;
+  }
+  out.append(header, n);
   out.append(payload.data(), payload.size());
   queued_ += n + payload.size();
   if (!feeding_) notify();
