@@ -87,7 +87,13 @@ void Connection::run(bool woken) {
     handshake();
     if (handshaking_ || closed_) return;
   }
-  process(woken);
+  // First what an earlier turn left: a wake, output the socket would not
+  // take, input the session was not ready for. A plain readable edge has
+  // none of these and goes straight to the read.
+  if (woken || output_stalled_ || !input().empty()) {
+    output_stalled_ = false;
+    process(woken);
+  }
   // Read while the socket has data and the session takes it; a bounded
   // number of reads per turn keeps one busy client from starving the rest.
   for (int i = 0; i < kMaxReadsPerEvent && !closed_ && read_ready_ && !peer_eof_; ++i) {
@@ -263,7 +269,10 @@ void Connection::flush() {
       session_->take_output(out);
       if (out.empty()) return;
     }
-    if (!write_ready_) return;  // the next writable edge resumes here
+    if (!write_ready_) {
+      output_stalled_ = true;  // the next writable edge resumes here
+      return;
+    }
     Buffers& b = *buffers_.held();
     IoResult r = transport_write(b.out.data() + b.out_off, b.out.size() - b.out_off);
     if (!handle_write(r)) return;
@@ -277,7 +286,10 @@ bool Connection::gather_write() {
   for (;;) {
     std::size_t k = session_->peek_output(iov, kMaxIov);
     if (k == 0) return false;  // nothing, or not a gathering session
-    if (!write_ready_) return true;
+    if (!write_ready_) {
+      output_stalled_ = true;
+      return true;
+    }
     IoResult r = transport_writev(iov, k);
     if (!handle_write(r)) return true;
     session_->consume_output(r.n);
@@ -290,9 +302,11 @@ bool Connection::handle_write(const IoResult& r) {
       return true;
     case IoStatus::would_block_write:
       write_ready_ = false;
+      output_stalled_ = true;
       return false;
     case IoStatus::would_block_read:
       read_ready_ = false;
+      output_stalled_ = true;
       return false;
     default:
       session_->on_peer_closed();

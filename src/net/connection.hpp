@@ -129,8 +129,9 @@ class Connection final : public SessionIo {
   bool h2_only_ : 1;
   bool registered_ : 1 = false;
   bool handshaking_ : 1 = false;
-  bool read_ready_ : 1 = true;   // no EAGAIN seen since the last readable edge
-  bool write_ready_ : 1 = true;  // no EAGAIN seen since the last writable edge
+  bool read_ready_ : 1 = true;       // no EAGAIN seen since the last readable edge
+  bool write_ready_ : 1 = true;      // no EAGAIN seen since the last writable edge
+  bool output_stalled_ : 1 = false;  // a write stopped short: the next event resumes it
   bool wake_posted_ : 1 = false;
   bool processing_ : 1 = false;
   bool rerun_ : 1 = false;
