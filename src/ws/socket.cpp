@@ -298,7 +298,7 @@ void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
     char frame[2 + kSmallFrame];
     frame[0] = b0;
     frame[1] = static_cast<char>(len);
-    std::memcpy(frame + 2, payload.data(), len);
+    if (len > 0) std::memcpy(frame + 2, payload.data(), len);  // an empty view may be null
     out.append(frame, 2 + len);
     queued_ += 2 + len;
     if (!feeding_) notify();

@@ -107,6 +107,32 @@ TEST(WsSocket, EchoesTextAndBinary) {
   EXPECT_EQ(out[1].payload, std::string(300, 'b'));
 }
 
+TEST(WsSocket, EmptyAndBoundarySizedFramesComeBackWhole) {
+  // Server frames up to 125 bytes are built in one piece, longer ones take
+  // the 16-bit length form: both sides of that edge, and empty payloads (an
+  // empty ping's payload view may be null), come back byte for byte.
+  Harness h;
+  const std::string p125(125, 'x');
+  const std::string p126(126, 'y');
+  h.feed(client_frame(Opcode::ping, "") + client_frame(Opcode::text, "") +
+         client_frame(Opcode::binary, "") + client_frame(Opcode::ping, p125) +
+         client_frame(Opcode::binary, p125) + client_frame(Opcode::text, p126));
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(out[0].opcode, Opcode::pong);
+  EXPECT_EQ(out[0].payload, "");
+  EXPECT_EQ(out[1].opcode, Opcode::text);
+  EXPECT_EQ(out[1].payload, "");
+  EXPECT_EQ(out[2].opcode, Opcode::binary);
+  EXPECT_EQ(out[2].payload, "");
+  EXPECT_EQ(out[3].opcode, Opcode::pong);
+  EXPECT_EQ(out[3].payload, p125);
+  EXPECT_EQ(out[4].opcode, Opcode::binary);
+  EXPECT_EQ(out[4].payload, p125);
+  EXPECT_EQ(out[5].opcode, Opcode::text);
+  EXPECT_EQ(out[5].payload, p126);
+}
+
 TEST(WsSocket, FragmentedMessageSplitAtEveryOffset) {
   std::string wire = client_frame(Opcode::text, "hel", false) + client_frame(Opcode::ping, "p") +
                      client_frame(Opcode::continuation, "lo wo", false) +
