@@ -12,11 +12,8 @@
 // Usage: floor_responder PORT   (binds 127.0.0.1:PORT, runs until killed)
 // Build: g++ -O2 -std=c++20 bench/floor_responder.cpp -o floor_responder
 //        (or the floor_responder CMake target)
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,33 +23,15 @@
 #include <cstring>
 #include <vector>
 
+#include "floor_common.hpp"
+
 namespace {
 
-constexpr char kResponse[] =
-    "HTTP/1.1 200 OK\r\nServer: floor\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 13\r\n\r\nHello, World!";
-constexpr size_t kResponseLen = sizeof(kResponse) - 1;
-constexpr char kTerminator[] = "\r\n\r\n";
+using floor_common::kResponse;
+using floor_common::kResponseLen;
 
-// Progress (0..3) through "\r\n\r\n" per fd, so a head split across reads counts.
+// Progress through "\r\n\r\n" per fd (see floor_common::count_heads).
 std::vector<unsigned char> g_match;
-
-int count_heads(int fd, const char* p, size_t n) {
-  unsigned char m = g_match[fd];
-  int heads = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] == kTerminator[m]) {
-      if (++m == 4) {
-        ++heads;
-        m = 0;
-      }
-    } else {
-      m = p[i] == '\r' ? 1 : 0;
-    }
-  }
-  g_match[fd] = m;
-  return heads;
-}
 
 void close_fd(int fd) {
   g_match[fd] = 0;
@@ -66,24 +45,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
   }
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  g_match.assign(rl.rlim_cur > 1 << 20 ? 1 << 20 : rl.rlim_cur, 0);
-
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[1])));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listener, 4096) != 0) {
+  g_match.assign(floor_common::raise_fd_limit(), 0);
+  int listener = floor_common::listen_loopback(std::atoi(argv[1]), SOCK_STREAM | SOCK_NONBLOCK);
+  if (listener < 0) {
     std::perror("floor_responder: bind/listen");
     return 1;
   }
+  int one = 1;
   int ep = epoll_create1(0);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -119,7 +87,7 @@ int main(int argc, char** argv) {
         close_fd(fd);
         continue;
       }
-      int heads = count_heads(fd, in, static_cast<size_t>(got));
+      int heads = floor_common::count_heads(g_match[fd], in, static_cast<size_t>(got));
       if (heads == 0) continue;
       out.resize(static_cast<size_t>(heads) * kResponseLen);
       for (int h = 0; h < heads; ++h)

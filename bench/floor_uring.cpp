@@ -13,11 +13,8 @@
 // Usage: floor_uring PORT   (binds 127.0.0.1:PORT, runs until killed)
 // Build: g++ -O2 -std=c++20 bench/floor_uring.cpp -luring -o floor_uring
 //        (Debian: liburing-dev; or the floor_uring CMake target)
-#include <arpa/inet.h>
 #include <liburing.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,13 +24,12 @@
 #include <memory>
 #include <vector>
 
+#include "floor_common.hpp"
+
 namespace {
 
-constexpr char kResponse[] =
-    "HTTP/1.1 200 OK\r\nServer: floor\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 13\r\n\r\nHello, World!";
-constexpr size_t kResponseLen = sizeof(kResponse) - 1;
-constexpr char kTerminator[] = "\r\n\r\n";
+using floor_common::kResponse;
+using floor_common::kResponseLen;
 // Responses per send; a receive with more heads gets several sends.
 constexpr int kMaxBatch = 64;
 char g_responses[kResponseLen * kMaxBatch];
@@ -85,23 +81,6 @@ void queue_responses(int fd, int heads) {
   }
 }
 
-int count_heads(Conn& c, const char* p, size_t n) {
-  unsigned char m = c.match;
-  int heads = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] == kTerminator[m]) {
-      if (++m == 4) {
-        ++heads;
-        m = 0;
-      }
-    } else {
-      m = p[i] == '\r' ? 1 : 0;
-    }
-  }
-  c.match = m;
-  return heads;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,27 +88,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
   }
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  g_conns.resize(rl.rlim_cur > 1 << 20 ? 1 << 20 : rl.rlim_cur);
+  g_conns.resize(floor_common::raise_fd_limit());
   for (int i = 0; i < kMaxBatch; ++i) {
     std::memcpy(g_responses + i * kResponseLen, kResponse, kResponseLen);
   }
-
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[1])));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listener, 4096) != 0) {
+  const int listener = floor_common::listen_loopback(std::atoi(argv[1]), SOCK_STREAM);
+  if (listener < 0) {
     std::perror("floor_uring: bind/listen");
     return 1;
   }
+  const int one = 1;
   // One thread submits, and completions' deferred work runs only when it
   // enters the kernel to wait: no interrupts of the loop in between.
   io_uring_params params{};
@@ -170,7 +138,8 @@ int main(int argc, char** argv) {
             close(fd);  // end of stream or an error: the peer is gone
             break;
           }
-          queue_responses(fd, count_heads(*g_conns[fd], g_conns[fd]->in, res));
+          queue_responses(fd, floor_common::count_heads(g_conns[fd]->match, g_conns[fd]->in,
+                                                        static_cast<size_t>(res)));
           queue_recv(fd);
           break;
         case kSend:
