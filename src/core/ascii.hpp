@@ -27,15 +27,24 @@ inline std::uint64_t upper_bits(std::uint64_t x) {
 }
 }  // namespace detail
 
-// Copies `n` bytes from `src` to `dst`, lower-casing ASCII letters.
+// Copies `n` bytes from `src` to `dst`, lower-casing ASCII letters. `dst`
+// may be `src` (in place); other overlaps are not allowed.
 inline void copy_lower(char* dst, const char* src, std::size_t n) {
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x = detail::load(src + i);
+  auto lower8 = [&](std::size_t at) {
+    std::uint64_t x = detail::load(src + at);
     x |= detail::upper_bits(x);
-    std::memcpy(dst + i, &x, 8);
+    std::memcpy(dst + at, &x, 8);
+  };
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) lower8(i);
+    // The tail as one last word. It overlaps bytes already done, which is
+    // harmless: their source bytes are read again and lower-cased the same
+    // way (in place, they are lower-case already).
+    if (i < n) lower8(n - 8);
+    return;
   }
-  for (; i < n; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     char c = src[i];
     dst[i] = static_cast<char>(c | ((static_cast<unsigned char>(c - 'A') < 26) << 5));
   }
@@ -43,21 +52,27 @@ inline void copy_lower(char* dst, const char* src, std::size_t n) {
 
 // True if `s` contains CR, LF or NUL.
 inline bool has_cr_lf_nul(const char* s, std::size_t n) {
-  auto bad = [](unsigned char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '\r' || c == '\n' || c == '\0') return true;
+    }
+    return false;
+  }
+  // Per word, first the cheap test: is any byte below 0x0e (the three all
+  // are)? Exact as a yes/no. Only then the exact test for the three, since
+  // (v - 1) & ~v & 0x80.. is non-zero iff some byte of v is 0.
+  auto any_bad = [](std::uint64_t x) {
+    if (((x - detail::kOnes * 0x0e) & ~x & detail::kHigh) == 0) return false;
+    auto zero = [](std::uint64_t v) { return (v - detail::kOnes) & ~v & detail::kHigh; };
+    return (zero(x) | zero(x ^ (detail::kOnes * '\r')) | zero(x ^ (detail::kOnes * '\n'))) != 0;
+  };
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    std::uint64_t x = detail::load(s + i);
-    // High bit set in bytes below 0x0e (the three are all below it).
-    if (((x - detail::kOnes * 0x0e) & ~x & detail::kHigh) != 0) {
-      for (std::size_t j = i; j < i + 8; ++j) {
-        if (bad(static_cast<unsigned char>(s[j]))) return true;
-      }
-    }
+    if (any_bad(detail::load(s + i))) return true;
   }
-  for (; i < n; ++i) {
-    if (bad(static_cast<unsigned char>(s[i]))) return true;
-  }
-  return false;
+  // The tail as one last word, overlapping bytes already checked.
+  return i < n && any_bad(detail::load(s + n - 8));
 }
 
 }  // namespace trident::ascii

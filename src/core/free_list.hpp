@@ -45,7 +45,8 @@ class BufferFreeList {
   static void take(std::string& out) {
     auto& items = list();
     if (out.capacity() > 15 || items.empty()) return;
-    out.swap(items.back());
+    // Moves, not swaps: a swap with a short (in-object) string copies it.
+    out = std::move(items.back());
     items.pop_back();
   }
   // Moves `buf`'s storage to the list if it is empty and worth keeping.
@@ -56,8 +57,8 @@ class BufferFreeList {
       std::string().swap(buf);
       return;
     }
-    items.emplace_back();
-    items.back().swap(buf);
+    items.push_back(std::move(buf));
+    buf.clear();  // a moved-from string is only "valid": make it empty
   }
 
  private:

@@ -13,6 +13,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/frame_pool.hpp"
+
 namespace trident {
 
 template <typename T = void>
@@ -21,6 +23,11 @@ class Task;
 namespace detail {
 
 struct PromiseBase {
+  static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    frame_pool::deallocate(p, size);
+  }
+
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
   // Set on a top-level task (Spawned) instead of a continuation.

@@ -28,11 +28,12 @@ std::string to_lower(std::string_view s) {
 
 void Headers::add(std::string_view name, std::string_view value) {
   const std::size_t off = arena_.size();
-  // One resize, two copies; names lower-cased eight bytes at a time.
-  arena_.resize(off + name.size() + value.size());
+  // Appends (a resize would zero the bytes first); the name is then
+  // lower-cased in place, eight bytes at a time.
+  arena_.append(name);
   char* p = arena_.data() + off;
-  ascii::copy_lower(p, name.data(), name.size());
-  std::memcpy(p + name.size(), value.data(), value.size());
+  ascii::copy_lower(p, p, name.size());
+  arena_.append(value);
   entries_.push_back(Entry{static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(name.size()),
                            static_cast<std::uint32_t>(off + name.size()),
                            static_cast<std::uint32_t>(value.size())});

@@ -52,6 +52,27 @@ TEST(H1Session, AnswersARequest) {
   EXPECT_TRUE(out.ends_with("\r\n\r\nhello /a")) << out;
 }
 
+TEST(H1Session, HeaderNamesAndValuesOfEveryShortLengthGoOutWhole) {
+  // The head is assembled with size-dependent copies (0, 1-3, 4-7, 8-15,
+  // 16-32, longer): each length must come out byte for byte.
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string value;
+    for (std::size_t i = 0; i < n; ++i) value.push_back(static_cast<char>('a' + i % 26));
+    std::string name = "x-" + std::string(n, 'n');
+    Fixture f([&](Request&, Response& res) -> Task<void> {
+      res.headers.add(name, value);
+      res.send("ok");
+      co_return;
+    });
+    std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    f.session->on_input(req);
+    std::string out = f.output();
+    EXPECT_NE(out.find("\r\n" + name + ": " + value + "\r\n"), std::string::npos)
+        << n << ": " << out;
+    EXPECT_TRUE(out.ends_with("\r\n\r\nok")) << out;
+  }
+}
+
 TEST(H1Session, TakeOutputAppendsToPendingBytes) {
   Fixture f(hello);
   std::string req = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";

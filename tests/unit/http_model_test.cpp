@@ -149,28 +149,44 @@ namespace {
 
 TEST(Ascii, CopyLowerMatchesScalarAtEveryLengthAndByte) {
   for (int b = 0; b < 256; ++b) {
-    for (std::size_t len = 1; len <= 19; ++len) {
-      std::string src(len, 'Q');
-      src[len / 2] = static_cast<char>(b);
-      std::string dst(len, '\0');
-      copy_lower(dst.data(), src.data(), len);
-      for (std::size_t i = 0; i < len; ++i) {
-        unsigned char c = static_cast<unsigned char>(src[i]);
-        char want = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : static_cast<char>(c);
-        ASSERT_EQ(dst[i], want) << "byte " << b << " len " << len << " at " << i;
+    for (std::size_t len = 1; len <= 40; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string src(len, 'Q');
+        src[at] = static_cast<char>(b);
+        std::string dst(len, '\0');
+        copy_lower(dst.data(), src.data(), len);
+        std::string in_place = src;
+        copy_lower(in_place.data(), in_place.data(), len);
+        for (std::size_t i = 0; i < len; ++i) {
+          unsigned char c = static_cast<unsigned char>(src[i]);
+          char want = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : static_cast<char>(c);
+          ASSERT_EQ(dst[i], want) << "byte " << b << " len " << len << " at " << i;
+          ASSERT_EQ(in_place[i], want) << "in place: byte " << b << " len " << len << " at " << i;
+        }
       }
     }
   }
 }
 
+TEST(Ascii, CopyLowerWorksInPlace) {
+  std::string s = "Content-TYPE: X-Forwarded-For";
+  copy_lower(s.data(), s.data(), s.size());
+  EXPECT_EQ(s, "content-type: x-forwarded-for");
+}
+
 TEST(Ascii, FindsCrLfNulAnywhereAndNothingElse) {
-  for (int b = 0; b < 256; ++b) {
-    for (std::size_t len = 1; len <= 19; ++len) {
-      for (std::size_t at = 0; at < len; ++at) {
-        std::string s(len, 'x');
-        s[at] = static_cast<char>(b);
-        bool want = b == '\r' || b == '\n' || b == 0;
-        ASSERT_EQ(has_cr_lf_nul(s.data(), s.size()), want) << b << " " << len << " " << at;
+  // Backgrounds next to the three bytes (0x01, 0x0b, 0x0e) and high bytes:
+  // a word-at-a-time check must not borrow its way into a false positive.
+  for (int fill : {int{'x'}, 0x01, 0x0b, 0x0e, 0x80, 0xff}) {
+    for (int b = 0; b < 256; ++b) {
+      for (std::size_t len = 1; len <= 40; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+          std::string s(len, static_cast<char>(fill));
+          s[at] = static_cast<char>(b);
+          bool want = b == '\r' || b == '\n' || b == 0;
+          ASSERT_EQ(has_cr_lf_nul(s.data(), s.size()), want)
+              << "fill " << fill << " byte " << b << " len " << len << " at " << at;
+        }
       }
     }
   }
