@@ -219,9 +219,13 @@ void Session::on_head(const RequestHead& head) {
     return;
   }
   if (head.expect_continue && has_body && !http10_) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
-  exchange_->request.body().on_consumed = [this](std::size_t) {
-    if (exchange_ && exchange_->request.body().buffered() == 0) io_.wake();
-  };
+  // Credit for a body the handler reads: reading resumes once it has taken
+  // what was buffered. A request without a body never needs it.
+  if (has_body) {
+    exchange_->request.body().on_consumed = [this](std::size_t) {
+      if (exchange_ && exchange_->request.body().buffered() == 0) io_.wake();
+    };
+  }
   exchange_->start(service_.handler);
 }
 
