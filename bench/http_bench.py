@@ -793,11 +793,20 @@ def print_load_table(scenario, results, servers):
         tls = sorted({r["tls"] for r in results.get(name, []) if r.get("tls")})
         if tls:
             print("  %-8s negotiated %s" % (name, ", ".join(tls)))
-    print_ratios(summary, "req/s", "CPU us/req")
+    print_ratios(summary, "req/s", "CPU us/req", results)
     return summary
 
 
-def print_ratios(summary, a_label, b_label):
+def paired_cpu_ratio(mine_runs, other_runs):
+    """Median over rounds of the CPU ratio within each round. The servers of
+    one round run back to back, so this cancels the slow drift of a shared
+    machine that the ratio of the two medians still carries."""
+    per_round = [ratio(a.get("cpu_us_per_req"), b.get("cpu_us_per_req"))
+                 for a, b in zip(mine_runs, other_runs)]
+    return med(per_round)
+
+
+def print_ratios(summary, a_label, b_label, results):
     if "trident" not in summary:
         return
     pairs = ([("trident", o) for o in ("nginx", "h2o", "floor", "floor-uring")] +
@@ -805,9 +814,10 @@ def print_ratios(summary, a_label, b_label):
     for mine, other in pairs:
         if mine in summary and other in summary:
             t, o = summary[mine], summary[other]
-            print("  %s/%-6s %s %s   %s %s" % (
+            print("  %s/%-6s %s %s   %s %s   (paired per round: %s)" % (
                 mine, other, a_label, fmt(ratio(t[0], o[0]), ".3f"),
-                b_label, fmt(ratio(t[1], o[1]), ".3f")))
+                b_label, fmt(ratio(t[1], o[1]), ".3f"),
+                fmt(paired_cpu_ratio(results.get(mine, []), results.get(other, [])), ".3f")))
 
 
 def print_memory_table(results, servers, nconn):
@@ -1035,7 +1045,9 @@ def run(args):
                              [n for n in args.servers if serves(n, scen)])
     print()
     print("Ratios: req/s > 1 means trident serves more; CPU us/req and bytes/conn "
-          "< 1 mean trident uses less.")
+          "< 1 mean trident uses less. 'paired per round' is the median of the CPU "
+          "ratios of the servers' runs within each round (back to back, so slow drift "
+          "of the machine cancels).")
     print()
     print("Commands:")
     for c in COMMANDS:
