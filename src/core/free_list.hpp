@@ -44,7 +44,7 @@ class BufferFreeList {
 
   static void take(std::string& out) {
     auto& items = list();
-    if (out.capacity() > 15 || items.empty()) return;
+    if (out.capacity() > 15 || !out.empty() || items.empty()) return;
     // Moves, not swaps: a swap with a short (in-object) string copies it.
     out = std::move(items.back());
     items.pop_back();

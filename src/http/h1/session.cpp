@@ -26,6 +26,7 @@ void append_number(std::string& out, std::uint64_t v, int base = 10) {
 // The request's strings are reused per connection: clear() and append()
 // copy into the capacity they have, where assign() takes the general
 // replace path (aliasing checks, memmove), about twice the instructions.
+// `v` must not point into `s` (here it points into the input).
 void assign_view(std::string& s, std::string_view v) {
   s.clear();
   s.append(v);
