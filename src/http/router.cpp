@@ -94,12 +94,16 @@ const Handler* Router::match(Request& req, std::string& allow) const {
     }
     return head_fallback;
   }
+  bool get = false, head = false;
   for (const Route& r : routes_) {
     if (match_route(r, path, nullptr) && allow.find(r.method) == std::string::npos) {
       if (!allow.empty()) allow.append(", ");
       allow.append(r.method);
+      get = get || r.method == "GET";
+      head = head || r.method == "HEAD";
     }
   }
+  if (get && !head) allow.append(", HEAD");  // answered through the GET route
   return nullptr;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "http/direct_response.hpp"
 #include "http/h1/parser.hpp"
 #include "http/handler.hpp"
 
@@ -45,6 +46,10 @@ struct H2Options {
 
 struct ServiceContext {
   Handler handler;
+  // Fixed answers that come before `handler`. The HTTP/1.1 session serves
+  // them itself; for every other session `handler` must be
+  // `direct.wrap(...)` so that they are answered there too.
+  DirectResponses direct;
   h1::Limits h1;
   H2Options h2;
   std::string server_header = "trident";

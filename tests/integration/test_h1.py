@@ -284,19 +284,64 @@ def test_not_found(server, scheme):
     assert int(h["content-length"]) == len(body)
 
 
+def test_direct_response_same_on_every_wire(server):
+    """/plaintext is a direct response: the HTTP/1.1 session writes it itself,
+    HTTP/2 answers it through the handler chain. A client must not be able
+    to tell: same status, fields and body on h1, h2c and h2 over TLS."""
+    seen = {}
+    for name, args in (("h1", ["--http1.1", server.url]),
+                       ("h2c", ["--http2-prior-knowledge", server.url]),
+                       ("h2", ["--http2", "--cacert", server.ca, server.tls_url])):
+        line, status, h, body = curl_response(*args[:-1], args[-1] + "/plaintext?x=1")
+        assert status == 200, (name, line)
+        h.pop("date")
+        seen[name] = (h, body)
+    assert seen["h1"] == seen["h2c"] == seen["h2"]
+    assert seen["h1"] == ({"server": "trident", "content-type": "text/plain",
+                           "content-length": "13"}, b"Hello, World!")
+    # A path that differs in any byte is not the direct one.
+    for path in ("/plaintext/", "/Plaintext", "/plaintext%20"):
+        line, status, h, body = curl_response("--http1.1", server.url + path)
+        assert status == 404, (path, line)
+
+
+def test_direct_response_with_a_request_body(server):
+    """A body sent to a direct path is skipped, not taken for the next request."""
+    reqs = (b"GET /plaintext HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n"
+            b"GET /nope HTTP/1.1\r\n"
+            b"POST /plaintext HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n\r\n"
+            b"HEAD /plaintext HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    with connect(server.port) as s:
+        s.sendall(reqs)
+        data, closed = read_until_close(s)
+    assert closed
+    out = []
+    rest = data
+    while rest:
+        r, rest = parse_response(rest, head_request=len(out) == 2)
+        out.append(r)
+    assert [r.status for r in out] == [200, 405, 200, 200], out
+    assert out[0].body == b"Hello, World!"
+    assert out[1].get("allow") == "GET, HEAD"
+    assert out[2].body == b"" and out[2].get("content-length") == "13"
+    assert out[3].body == b"Hello, World!" and out[3].get("connection") == "close"
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_method_not_allowed(server, scheme):
     base, extra = _base(server, scheme)
     line, status, h, body = curl_response("--http1.1", *extra, "-X", "POST", "--data-binary", "x",
                                           base + "/plaintext")
     assert line == "HTTP/1.1 405 Method Not Allowed"
-    assert h["allow"] == "GET"
+    assert h["allow"] == "GET, HEAD"
     line, status, h, body = curl_response("--http1.1", *extra, base + "/echo")
     assert status == 405
     assert h["allow"] == "POST"
     line, status, h, body = curl_response("--http1.1", *extra, "-X", "DELETE", base + "/stream")
     assert status == 405
-    assert h["allow"] == "GET"
+    assert h["allow"] == "GET, HEAD"
 
 
 def test_tls_uses_http11_when_asked(server):

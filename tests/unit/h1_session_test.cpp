@@ -131,5 +131,133 @@ TEST(H1Session, ParseErrorAnswersAndCloses) {
   EXPECT_TRUE(f.session->should_close());
 }
 
+// /p is a direct response; everything else goes to a handler that counts its calls.
+struct DirectFixture : Fixture {
+  int handler_calls = 0;
+  DirectFixture() : Fixture(hello) {
+    service.direct.add("GET", "/p", {200, "text/plain", "Hello, World!", {}});
+    service.handler = service.direct.wrap([this](Request& req, Response& res) {
+      ++handler_calls;
+      return hello(req, res);
+    });
+  }
+};
+
+std::size_t count(const std::string& s, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(H1Session, DirectResponseIsWrittenWithoutAHandler) {
+  DirectFixture f;
+  std::string req = "GET /p HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(f.session->on_input(req), req.size());
+  std::string out = f.output();
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\nserver: trident\r\ndate: ")) << out;
+  EXPECT_TRUE(
+      out.ends_with(" GMT\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\n"
+                    "Hello, World!"))
+      << out;
+  EXPECT_EQ(f.handler_calls, 0);
+  EXPECT_FALSE(f.session->should_close());
+  EXPECT_EQ(f.session->phase(), net::Phase::idle);
+}
+
+TEST(H1Session, PipelinedDirectAndHandlerResponsesKeepTheirOrder) {
+  DirectFixture f;
+  std::string reqs =
+      "GET /p HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /p HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /p?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /p/ HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::size_t used = 0;
+  while (used < reqs.size()) {
+    std::size_t n = f.session->on_input(reqs.substr(used));
+    ASSERT_GT(n, 0u);
+    used += n;
+  }
+  std::string out = f.output();
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK\r\n"), 5u) << out;
+  EXPECT_EQ(count(out, "Hello, World!"), 2u) << out;  // the HEAD answer has no body
+  EXPECT_EQ(count(out, "content-length: 13\r\n"), 3u) << out;
+  auto first = out.find("\r\n\r\nHello, World!HTTP/1.1 200 OK");
+  auto handler = out.find("\r\n\r\nhello /aHTTP/1.1 200 OK");
+  auto head = out.find("content-length: 13\r\n\r\nHTTP/1.1 200 OK");
+  ASSERT_NE(first, std::string::npos) << out;
+  ASSERT_NE(handler, std::string::npos) << out;
+  ASSERT_NE(head, std::string::npos) << out;
+  EXPECT_LT(first, handler);
+  EXPECT_LT(handler, head);
+  EXPECT_TRUE(out.ends_with("hello /p/")) << out;  // not the same path: the handler's
+  EXPECT_EQ(f.handler_calls, 2);
+}
+
+TEST(H1Session, DirectPathWithABodyIsAnsweredAndTheBodySkipped) {
+  DirectFixture f;
+  std::string reqs =
+      "GET /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+      "POST /p HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::size_t used = 0;
+  for (int i = 0; i < 10 && used < reqs.size(); ++i) {
+    used += f.session->on_input(reqs.substr(used));
+    f.session->on_wake();
+  }
+  EXPECT_EQ(used, reqs.size());
+  std::string out = f.output();
+  EXPECT_NE(out.find("\r\n\r\nHello, World!HTTP/1.1 405 Method Not Allowed\r\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("allow: GET, HEAD\r\n"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with("hello /a")) << out;
+  EXPECT_EQ(f.handler_calls, 1);
+}
+
+TEST(H1Session, DirectResponseHonoursConnectionClose) {
+  DirectFixture f;
+  std::string reqs =
+      "GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+      "GET /p HTTP/1.1\r\nHost: x\r\n\r\n";
+  f.session->on_input(reqs);
+  std::string out = f.output();
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 1u) << out;  // nothing after the close
+  EXPECT_NE(out.find("connection: close\r\n\r\nHello, World!"), std::string::npos) << out;
+  EXPECT_TRUE(f.session->should_close());
+}
+
+TEST(H1Session, DirectResponseToHttp10) {
+  DirectFixture keep;
+  keep.session->on_input("GET /p HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  std::string out = keep.output();
+  EXPECT_NE(out.find("connection: keep-alive\r\n\r\nHello, World!"), std::string::npos) << out;
+  EXPECT_FALSE(keep.session->should_close());
+
+  DirectFixture once;
+  once.session->on_input("GET /p HTTP/1.0\r\n\r\n");
+  out = once.output();
+  EXPECT_NE(out.find("connection: close\r\n\r\nHello, World!"), std::string::npos) << out;
+  EXPECT_TRUE(once.session->should_close());
+}
+
+TEST(H1Session, DirectResponseWhileDrainingClosesTheConnection) {
+  DirectFixture f;
+  f.service.draining.store(true);
+  f.session->on_input("GET /p HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = f.output();
+  EXPECT_NE(out.find("connection: close\r\n\r\nHello, World!"), std::string::npos) << out;
+  EXPECT_TRUE(f.session->should_close());
+}
+
+TEST(H1Session, AbsoluteFormTargetGetsTheSameDirectAnswer) {
+  DirectFixture f;
+  f.session->on_input("GET http://example.com/p HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  f.session->on_wake();
+  std::string out = f.output();
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
+  EXPECT_TRUE(out.ends_with("content-length: 13\r\n\r\nHello, World!")) << out;
+  EXPECT_EQ(f.handler_calls, 0);
+}
+
 }  // namespace
 }  // namespace trident::http

@@ -73,7 +73,7 @@ TEST(Router, WrongMethodListsAllowAndUnknownPathIsEmpty) {
   req.target = "/users/1";
   std::string allow;
   EXPECT_EQ(r.match(req, allow), nullptr);
-  EXPECT_EQ(allow, "GET, DELETE");
+  EXPECT_EQ(allow, "GET, DELETE, HEAD");
 
   Request missing;
   missing.method = "GET";

@@ -75,11 +75,9 @@ Task<void> stream(http::Request& req, http::Response& res) {
 
 }  // namespace
 
-void add_demo_routes(http::Router& router, const http::ServiceContext& service) {
-  router.add("GET", "/plaintext", [](http::Request&, http::Response& res) -> Task<void> {
-    res.send("Hello, World!", "text/plain");
-    co_return;
-  });
+void add_demo_routes(http::Router& router, http::ServiceContext& service) {
+  // Always the same bytes: answered from the direct table, before any handler.
+  service.direct.add("GET", "/plaintext", {200, "text/plain", "Hello, World!", {}});
   router.add("POST", "/echo", echo);
   router.add("GET", "/stream", stream);
   router.add("GET", "/", [](http::Request& req, http::Response& res) -> Task<void> {

@@ -6,7 +6,8 @@
 namespace trident::demo {
 
 // The routes `trident serve` ships with (and the benchmark contract):
-// /plaintext, /echo, /stream, /, /healthz.
-void add_demo_routes(http::Router& router, const http::ServiceContext& service);
+// /plaintext (a direct response in service.direct, like nginx's `return`),
+// /echo, /stream, /, /healthz (router handlers).
+void add_demo_routes(http::Router& router, http::ServiceContext& service);
 
 }  // namespace trident::demo

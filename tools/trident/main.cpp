@@ -120,10 +120,11 @@ int serve(const ServeFlags& f) {
   trident::http::Router router;
   trident::demo::add_demo_routes(router, service);
   trident::demo::add_ws_demo_routes(router, ws_service);
-  // gRPC (content-type application/grpc) and plain HTTP share the port.
+  // gRPC (content-type application/grpc) and plain HTTP share the port;
+  // direct responses come before both.
   trident::demo::GrpcDemo grpc_demo;
   trident::rpc::grpc::Server grpc_server(grpc_demo.registry());
-  service.handler = grpc_server.dispatch(router.as_handler());
+  service.handler = service.direct.wrap(grpc_server.dispatch(router.as_handler()));
 
   trident::net::Server server(options, trident::http::make_session_factory(service));
   server.on_drain = [&service, &grpc_demo] {

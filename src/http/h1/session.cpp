@@ -176,6 +176,7 @@ std::size_t Session::on_input(std::string_view data) {
 void Session::on_head(const RequestHead& head) {
   saw_bytes_ = false;
   BufferFreeList::take(out_);
+  if (!service_.direct.empty() && answer_directly(head)) return;
   // Exchanges (and the buffers they keep) are recycled per worker thread:
   // no allocation per request, and nothing held by idle connections.
   exchange_ = FreeList<Exchange>::take();
@@ -228,6 +229,41 @@ void Session::on_head(const RequestHead& head) {
     };
   }
   exchange_->start(service_.handler);
+}
+
+bool Session::answer_directly(const RequestHead& head) {
+  // A request with a body, or an upgrade, takes the general path, where the
+  // same table answers through the handler (DirectResponses::wrap).
+  if (head.chunked || head.content_length > 0 || head.upgrade) return false;
+  const std::string_view target = head.target;
+  const auto* e = service_.direct.find(head.method, target.substr(0, target.find('?')));
+  if (!e) return false;
+  http10_ = head.version_minor == 0;
+  keep_alive_ = head.keep_alive && !draining_ && !service_.draining.load(std::memory_order_relaxed);
+  {
+    HeadWriter w(out_);
+    w.put(status_line(e->response.status));
+    if (!e->has_server) {
+      w.put("server: ");
+      w.put(service_.server_header);
+      w.put("\r\n");
+    }
+    if (!e->has_date) {
+      w.put("date: ");
+      w.put(http_date());
+      w.put("\r\n");
+    }
+    w.put(e->h1_fields);
+    if (!keep_alive_) {
+      w.put("connection: close\r\n");
+    } else if (http10_) {
+      w.put("connection: keep-alive\r\n");
+    }
+    w.put("\r\n");
+  }
+  if (head.method != "HEAD") out_.append(e->response.body);
+  if (!keep_alive_) close_after_flush_ = true;
+  return true;
 }
 
 void Session::on_body(std::string_view data) {

@@ -46,6 +46,9 @@ class Session final : public net::Session, private ParserListener, private Strea
   void abort_stream() override;
   void on_handler_done() override;
 
+  // Answers a request from service_.direct without an exchange; false when
+  // the table has no answer for it.
+  bool answer_directly(const RequestHead& head);
   void reap();  // finish the current exchange if both request and handler are done
   void send_error(int status, std::string_view reason);
   void start_h2c_upgrade();
