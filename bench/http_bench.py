@@ -44,9 +44,12 @@ REPO = os.path.dirname(HERE)
 DEFAULT_TRIDENT = os.path.join(REPO, "build", "trident")
 PIPELINE_LUA = os.path.join(HERE, "pipeline.lua")
 
-ALL_SERVERS = ["trident", "nginx", "h2o", "floor", "floor-uring"]
-# The floor responders speak plaintext HTTP/1.1 only.
-SERVER_SCENARIOS = {"floor": {"a", "b", "e"}, "floor-uring": {"a", "b"}}
+ALL_SERVERS = ["trident", "trident-handler", "nginx", "h2o", "floor", "floor-uring"]
+# The floor responders speak plaintext HTTP/1.1 only. trident-handler is
+# trident asked for /hello, the same answer as /plaintext from a coroutine
+# handler instead of the direct-response table; on HTTP/2 both take that path.
+SERVER_SCENARIOS = {"floor": {"a", "b", "e"}, "floor-uring": {"a", "b"},
+                    "trident-handler": {"a", "b"}}
 ALL_SCENARIOS = ["a", "b", "c", "d", "e"]
 SCENARIO_TITLES = {
     "a": "HTTP/1.1 keep-alive (wrk -t1 -c256)",
@@ -170,8 +173,9 @@ def wait_port(port, proc, timeout=15.0):
 class Server:
     """One server under test. ports: dict with keys h1, h2c, tls."""
 
-    def __init__(self, name, tmp, ports, argv, note=""):
+    def __init__(self, name, tmp, ports, argv, note="", path="/plaintext"):
         self.name = name
+        self.path = path
         self.tmp = tmp
         self.ports = ports
         self.argv = ["taskset", "-c", SERVER_CPU] + argv
@@ -181,10 +185,10 @@ class Server:
 
     def url(self, scenario):
         if scenario in ("a", "b", "e"):
-            return "http://127.0.0.1:%d/plaintext" % self.ports["h1"]
+            return "http://127.0.0.1:%d%s" % (self.ports["h1"], self.path)
         if scenario == "c":
-            return "http://127.0.0.1:%d/plaintext" % self.ports["h2c"]
-        return "https://127.0.0.1:%d/plaintext" % self.ports["tls"]
+            return "http://127.0.0.1:%d%s" % (self.ports["h2c"], self.path)
+        return "https://127.0.0.1:%d%s" % (self.ports["tls"], self.path)
 
     def start(self):
         for p in sorted(set(self.ports.values())):
@@ -259,6 +263,21 @@ def make_trident(tmp, base, binary, certdir, extra=()):
     if extra:
         note += "; " + " ".join(extra)
     return Server("trident", tmp, ports, argv, note)
+
+
+def make_trident_handler(tmp, base, binary, certdir, extra=()):
+    ports = {"h1": base + 2}
+    argv = [binary, "serve",
+            "--plaintext", "127.0.0.1:%d" % ports["h1"],
+            "--state-dir", certdir,
+            "--workers", "1",
+            "--max-connections", "20000",
+            "--idle-timeout", "300",
+            "--log-level", "warn"] + list(extra)
+    return Server("trident-handler", tmp, ports, argv,
+                  "trident serving GET /hello: the same response from a coroutine "
+                  "handler (request, response, router) instead of the direct table",
+                  path="/hello")
 
 
 def make_nginx(tmp, base, cert, key):
@@ -402,6 +421,8 @@ def build_servers(args, tmp):
     makers = {
         "trident": lambda: make_trident(tmp, args.base_port, args.trident, certdir,
                                         args.trident_arg),
+        "trident-handler": lambda: make_trident_handler(tmp, args.base_port, args.trident,
+                                                        certdir, args.trident_arg),
         "nginx": lambda: make_nginx(tmp, args.base_port, cert, key),
         "h2o": lambda: make_h2o(tmp, args.base_port, cert, key),
         "floor": lambda: make_floor(tmp, args.base_port, ensure_tool("floor_responder", tmp, log)),
@@ -435,7 +456,7 @@ def sanity_check(srv):
             conn = http.client.HTTPSConnection("127.0.0.1", srv.ports["tls"],
                                                timeout=5, context=ctx)
         try:
-            conn.request("GET", "/plaintext")
+            conn.request("GET", srv.path)
             r = conn.getresponse()
             body = r.read()
             if r.status != 200 or body != BODY:
@@ -773,7 +794,7 @@ def ratio(a, b):
 def print_load_table(scenario, results, servers):
     print()
     print("== %s) %s" % (scenario, SCENARIO_TITLES[scenario]))
-    hdr = "%-8s %12s %10s %12s %8s  %s" % ("server", "req/s", "p99 ms", "CPU us/req",
+    hdr = "%-15s %12s %10s %12s %8s  %s" % ("server", "req/s", "p99 ms", "CPU us/req",
                                             "errors", "per-round req/s")
     print(hdr)
     print("-" * len(hdr))
@@ -785,7 +806,7 @@ def print_load_table(scenario, results, servers):
         cpu = med([r["cpu_us_per_req"] for r in runs])
         errs = sum(r["errors"] for r in runs)
         summary[name] = (rps, cpu)
-        print("%-8s %12s %10s %12s %8s  %s" % (
+        print("%-15s %12s %10s %12s %8s  %s" % (
             name, fmt(rps, ",.0f"), fmt(p99, ".2f"), fmt(cpu, ".2f"),
             ("%d !!" % errs) if errs else "0",
             " ".join(fmt(r["rps"], ".0f") for r in runs)))
@@ -810,6 +831,8 @@ def print_ratios(summary, a_label, b_label, results):
     if "trident" not in summary:
         return
     pairs = ([("trident", o) for o in ("nginx", "h2o", "floor", "floor-uring")] +
+             [("trident-handler", o) for o in ("nginx", "h2o", "floor")] +
+             [("trident", "trident-handler")] +
              [("floor", "nginx"), ("floor-uring", "nginx"), ("floor-uring", "floor")])
     for mine, other in pairs:
         if mine in summary and other in summary:
@@ -871,7 +894,7 @@ def parse_args():
                     help="extra argument for 'trident serve' (repeatable), e.g. "
                          "--trident-arg=--h2-engine=native")
     ap.add_argument("--base-port", type=int, default=24100,
-                    help="ports used: base..base+1 trident, +10..+12 nginx, "
+                    help="ports used: base..base+2 trident, +10..+12 nginx, "
                          "+20..+21 h2o, +30 floor, +31 floor-uring (default 24100; keep it below the "
                          "ephemeral port range)")
     ap.add_argument("--connections", type=int, default=10000,
@@ -910,7 +933,7 @@ def preflight(args):
     for tool in ("taskset", "wrk", "h2load"):
         if not shutil.which(tool):
             problems.append("%s not found" % tool)
-    paths = {"trident": args.trident, "nginx": "/usr/sbin/nginx", "h2o": "/usr/bin/h2o"}
+    paths = {"trident": args.trident, "trident-handler": args.trident, "nginx": "/usr/sbin/nginx", "h2o": "/usr/bin/h2o"}
     for name in args.servers:
         if name in paths and not os.access(paths[name], os.X_OK):
             problems.append("%s not executable: %s" % (name, paths[name]))
@@ -987,7 +1010,7 @@ def run(args):
                             continue
                         r = run_load(args, servers[name], scen)
                         res.setdefault(name, []).append(r)
-                        log("  round %d %-7s req/s %s  p99 %s ms  CPU %s us/req%s" % (
+                        log("  round %d %-15s req/s %s  p99 %s ms  CPU %s us/req%s" % (
                             rnd + 1, name, fmt(r["rps"], ",.0f"),
                             fmt(r["p99_ms"] if scen == "a" else None, ".2f"),
                             fmt(r["cpu_us_per_req"], ".2f"),
@@ -1032,7 +1055,7 @@ def run(args):
           % (SERVER_CPU, CLIENT_CPU, args.rounds, args.duration, args.h2_requests,
              CLK_TCK))
     for name in args.servers:
-        line = "  %-8s %s" % (name, servers[name].note)
+        line = "  %-15s %s" % (name, servers[name].note)
         print(line)
         if load_results and name in notes:
             print("  %-8s %s" % ("", notes[name]))

@@ -16,7 +16,8 @@ constexpr std::string_view kIndexHtml = R"(<!doctype html>
 <h1>trident</h1>
 <p>HTTP/1.1, HTTP/2 and HTTPS from one server. Routes served here:</p>
 <ul>
-<li><code>GET /plaintext</code>: <q>Hello, World!</q> (the benchmark route)</li>
+<li><code>GET /plaintext</code>: <q>Hello, World!</q> (the benchmark route, a direct response)</li>
+<li><code>GET /hello</code>: the same from a handler</li>
 <li><code>POST /echo</code>: echoes the request body, streamed</li>
 <li><code>GET /stream?n=N&amp;interval_ms=M&amp;trailers=1</code>: N chunks, produced one by one (optionally ending with a trailer)</li>
 <li><code>GET /healthz</code>: 200 while serving, 503 while draining</li>
@@ -78,6 +79,12 @@ Task<void> stream(http::Request& req, http::Response& res) {
 void add_demo_routes(http::Router& router, http::ServiceContext& service) {
   // Always the same bytes: answered from the direct table, before any handler.
   service.direct.add("GET", "/plaintext", {200, "text/plain", "Hello, World!", {}});
+  // The same answer from a handler: what the general path (request, response,
+  // coroutine, router) costs next to the direct one (bench/http_bench.py).
+  router.add("GET", "/hello", [](http::Request&, http::Response& res) -> Task<void> {
+    res.send("Hello, World!", "text/plain");
+    co_return;
+  });
   router.add("POST", "/echo", echo);
   router.add("GET", "/stream", stream);
   router.add("GET", "/", [](http::Request& req, http::Response& res) -> Task<void> {

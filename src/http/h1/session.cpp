@@ -143,6 +143,31 @@ std::string_view status_line(int status) {
   return other;
 }
 
+// The fields every response head carries unless the handler set its own.
+void put_server_and_date(HeadWriter& w, std::string_view server, bool has_server, bool has_date) {
+  if (!has_server) {
+    w.put("server: ");
+    w.put(server);
+    w.put("\r\n");
+  }
+  if (!has_date) {
+    w.put("date: ");
+    w.put(http_date());
+    w.put("\r\n");
+  }
+}
+
+// HTTP/1.1 keeps the connection by default; 1.0 only when told.
+void put_connection(HeadWriter& w, bool keep_alive, bool http10, bool upgrade) {
+  if (!keep_alive) {
+    w.put("connection: close\r\n");
+  } else if (upgrade) {
+    w.put("connection: upgrade\r\n");
+  } else if (http10) {
+    w.put("connection: keep-alive\r\n");
+  }
+}
+
 // No CR, LF or NUL: a handler's header must not be able to split the response.
 bool safe_field(std::string_view s) {
   return !ascii::has_cr_lf_nul(s.data(), s.size());
@@ -243,22 +268,9 @@ bool Session::answer_directly(const RequestHead& head) {
   {
     HeadWriter w(out_);
     w.put(status_line(e->response.status));
-    if (!e->has_server) {
-      w.put("server: ");
-      w.put(service_.server_header);
-      w.put("\r\n");
-    }
-    if (!e->has_date) {
-      w.put("date: ");
-      w.put(http_date());
-      w.put("\r\n");
-    }
+    put_server_and_date(w, service_.server_header, e->has_server, e->has_date);
     w.put(e->h1_fields);
-    if (!keep_alive_) {
-      w.put("connection: close\r\n");
-    } else if (http10_) {
-      w.put("connection: keep-alive\r\n");
-    }
+    put_connection(w, keep_alive_, http10_, false);
     w.put("\r\n");
   }
   if (head.method != "HEAD") out_.append(e->response.body);
@@ -343,16 +355,7 @@ void Session::send_head(const Response& res, bool end_stream) {
 
   HeadWriter w(out_);
   w.put(status_line(status));
-  if (!has_server) {
-    w.put("server: ");
-    w.put(service_.server_header);
-    w.put("\r\n");
-  }
-  if (!has_date) {
-    w.put("date: ");
-    w.put(http_date());
-    w.put("\r\n");
-  }
+  put_server_and_date(w, service_.server_header, has_server, has_date);
   // 426 Upgrade Required must say what to upgrade to (RFC 9110 §15.5.22).
   bool upgrade_required = status == 426 && has_upgrade;
   for (const auto& [name, value] : res.headers) {
@@ -367,13 +370,7 @@ void Session::send_head(const Response& res, bool end_stream) {
     w.put("content-length: 0\r\n");
   }
   if (chunked_out_) w.put("transfer-encoding: chunked\r\n");
-  if (!keep_alive_) {
-    w.put("connection: close\r\n");
-  } else if (upgrade_required) {
-    w.put("connection: upgrade\r\n");
-  } else if (http10_) {
-    w.put("connection: keep-alive\r\n");
-  }
+  put_connection(w, keep_alive_, http10_, upgrade_required);
   w.put("\r\n");
 }
 
