@@ -82,8 +82,9 @@ def test_bad_key_is_400(server, key):
 
 def test_post_is_405(server):
     h = expect_status(server.port, 405, method="POST")
-    # The route takes GET (RFC 6455) and CONNECT (RFC 8441 over HTTP/2).
-    assert h.get("allow") == "GET, CONNECT", h
+    # The route takes GET (RFC 6455) and CONNECT (RFC 8441 over HTTP/2);
+    # HEAD goes through the GET route (and gets its 426, like a plain GET).
+    assert h.get("allow") == "GET, CONNECT, HEAD", h
 
 
 def test_plain_get_without_upgrade_is_426(server):
