@@ -383,8 +383,16 @@ def client_busy(r):
     return (r.get("client_cpu_s") or 0) / d if d > 0 else None
 
 
-def print_ratios(summary, labels):
-    """summary: name -> tuple of figures; labels: names of the first figures."""
+def paired_ratio(mine_runs, other_runs, key):
+    """Median over rounds of the ratio within each round. The servers of one
+    round run back to back, so this cancels the slow drift of a shared
+    machine that the ratio of the two medians still carries."""
+    return med([ratio(a.get(key), b.get(key)) for a, b in zip(mine_runs, other_runs)])
+
+
+def print_ratios(summary, labels, results=None, paired=()):
+    """summary: name -> tuple of figures; labels: names of the first figures;
+    paired: (label, key) pairs also given as per-round ratios from results."""
     if "trident" not in summary:
         return
     t = summary["trident"]
@@ -393,6 +401,11 @@ def print_ratios(summary, labels):
             o = summary[other]
             cells = ["%s %s" % (lab, fmt(ratio(t[i], o[i]), ".3f"))
                      for i, lab in enumerate(labels)]
+            if paired and results:
+                cells.append("(paired per round: %s)" % ", ".join(
+                    "%s %s" % (lab, fmt(paired_ratio(results.get("trident", []),
+                                                     results.get(other, []), key), ".3f"))
+                    for lab, key in paired))
             print("  trident/%-4s %s" % (other, "   ".join(cells)))
 
 
@@ -419,7 +432,8 @@ def print_echo_table(scen, results, servers):
             name, fmt(rate, ",.0f"), fmt(cpu, ".3f"), fmt(p50, ",.0f"), fmt(p99, ",.0f"),
             fmt(busy * 100 if busy is not None else None, ".0f"), errs_cell(runs),
             " ".join(fmt(r.get("msgs_per_s"), ".0f") for r in runs)))
-    print_ratios(summary, ["msgs/s", "CPU us/msg", "p99"])
+    print_ratios(summary, ["msgs/s", "CPU us/msg", "p99"], results,
+                 [("msgs/s", "msgs_per_s"), ("CPU", "server_cpu_us_per_msg")])
     return summary
 
 
@@ -476,7 +490,8 @@ def print_fanout_table(scen, results, servers, nsub):
             fmt(p50 / 1000 if p50 is not None else None, ".1f"),
             fmt(p99 / 1000 if p99 is not None else None, ".1f"),
             fmt(busy * 100 if busy is not None else None, ".0f"), errs_cell(runs)))
-    print_ratios(summary, ["deliveries/s", "CPU us/delivery"])
+    print_ratios(summary, ["deliveries/s", "CPU us/delivery"], results,
+                 [("deliveries/s", "deliveries_per_s"), ("CPU", "server_cpu_us_per_delivery")])
     return summary
 
 
