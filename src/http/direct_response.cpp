@@ -53,6 +53,11 @@ void reject(std::string_view method, std::string_view path, std::string_view why
                               ": " + std::string(why));
 }
 
+[[noreturn]] void bad_spec(std::string_view spec, std::string_view why) {
+  throw std::invalid_argument("'" + std::string(spec) + "': " + std::string(why) +
+                              " (expected \"METHOD PATH STATUS[ BODY]\")");
+}
+
 Task<void> answer(const DirectResponse& r, Response& res) {
   res.status = r.status;
   for (const auto& [name, value] : r.headers) res.headers.add(name, value);
@@ -138,6 +143,46 @@ Handler DirectResponses::wrap(Handler next) const {
     if (!allow.empty()) return method_not_allowed(std::move(allow), res);
     return next(req, res);
   };
+}
+
+void DirectResponses::add_spec(std::string_view spec) {
+  const std::size_t sp1 = spec.find(' ');
+  if (sp1 == std::string_view::npos) bad_spec(spec, "no path");
+  const std::size_t sp2 = spec.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) bad_spec(spec, "no status");
+  const std::string_view method = spec.substr(0, sp1);
+  const std::string_view path = spec.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (method.empty() || path.empty()) bad_spec(spec, "one space between the parts");
+  const std::size_t sp3 = spec.find(' ', sp2 + 1);
+  const std::string_view status =
+      spec.substr(sp2 + 1, sp3 == std::string_view::npos ? std::string_view::npos : sp3 - sp2 - 1);
+  if (status.size() != 3 || status.find_first_not_of("0123456789") != std::string_view::npos) {
+    bad_spec(spec, "the status must be three digits");
+  }
+  DirectResponse r;
+  r.status = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+  if (sp3 != std::string_view::npos) {
+    const std::string_view text = spec.substr(sp3 + 1);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\\') {
+        r.body.push_back(text[i]);
+      } else if (i + 1 < text.size() && text[i + 1] == 'n') {
+        r.body.push_back('\n');
+        ++i;
+      } else if (i + 1 < text.size() && text[i + 1] == '\\') {
+        r.body.push_back('\\');
+        ++i;
+      } else {
+        bad_spec(spec, "a backslash in the body must start \\n or \\\\");
+      }
+    }
+    if (!r.body.empty()) r.content_type = "text/plain; charset=utf-8";
+  }
+  try {
+    add(method, path, std::move(r));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("'" + std::string(spec) + "': " + e.what());
+  }
 }
 
 }  // namespace trident::http

@@ -56,6 +56,12 @@ class DirectResponses {
   // to `next`. The table must outlive it.
   Handler wrap(Handler next) const;
 
+  // Adds an entry written as one line, the form `trident serve --respond`
+  // takes: "METHOD PATH STATUS[ BODY]", e.g. "GET /robots.txt 200 User-agent: *".
+  // A body is text/plain; charset=utf-8, with \n and \\ unescaped. Throws
+  // std::invalid_argument, naming what is wrong, for anything else.
+  void add_spec(std::string_view spec);
+
  private:
   std::vector<Entry> entries_;  // a handful: a linear scan beats hashing here
 };

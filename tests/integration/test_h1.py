@@ -329,6 +329,42 @@ def test_direct_response_with_a_request_body(server):
     assert out[3].body == b"Hello, World!" and out[3].get("connection") == "close"
 
 
+def test_respond_flag_adds_direct_responses(make_server):
+    """`--respond` gives operator-defined fixed answers on every wire, before
+    any route: a new path, one that shadows a route, and the demo's own."""
+    srv = make_server("--respond", r"GET /robots.txt 200 User-agent: *\nDisallow: /private",
+                      "--respond", "GET /healthz 503",
+                      "--respond", "GET /plaintext 200 overridden")
+    for args in (["--http1.1", srv.url], ["--http2-prior-knowledge", srv.url],
+                 ["--http2", "--cacert", srv.ca, srv.tls_url]):
+        line, status, h, body = curl_response(*args[:-1], args[-1] + "/robots.txt")
+        assert status == 200, (args, line)
+        assert body == b"User-agent: *\nDisallow: /private", body
+        assert h["content-type"] == "text/plain; charset=utf-8", h
+        line, status, h, body = curl_response(*args[:-1], args[-1] + "/healthz")
+        assert status == 503 and body == b"" and h["content-length"] == "0", (args, line, h)
+        line, status, h, body = curl_response(*args[:-1], args[-1] + "/plaintext")
+        assert status == 200 and body == b"overridden", (args, line, body)
+    line, status, h, body = curl_response("--http1.1", "-X", "POST", srv.url + "/robots.txt")
+    assert status == 405 and h["allow"] == "GET, HEAD", (line, h)
+    line, status, h, body = curl_response("--http1.1", srv.url + "/hello")
+    assert status == 200 and body == b"Hello, World!"  # routes not named still served
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("GET /a", b"no status"),
+    ("GET /a 20x", b"three digits"),
+    ("GET a 200", b"origin-form"),
+    ("GET /a 204 body", b"no body"),
+])
+def test_respond_flag_rejects_malformed_lines(spec, says, tmp_path):
+    r = subprocess.run([conftest.TRIDENT, "serve", "--no-tls", "--plaintext",
+                        "127.0.0.1:%d" % conftest.free_port(), "--state-dir", str(tmp_path),
+                        "--respond", spec], capture_output=True, timeout=10)
+    assert r.returncode == 2, r
+    assert b"--respond '" + spec.encode() + b"'" in r.stderr and says in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_method_not_allowed(server, scheme):
     base, extra = _base(server, scheme)

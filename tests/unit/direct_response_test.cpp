@@ -115,6 +115,55 @@ struct RecordingSink : ResponseSink {
   std::size_t buffered() const override { return 0; }
 };
 
+TEST(DirectResponses, SpecLinesFromTheCommandLine) {
+  DirectResponses t;
+  t.add_spec("GET /robots.txt 200 User-agent: *\\nDisallow: /\\\\x");
+  t.add_spec("GET /gone 410");
+  t.add_spec("DELETE /gone 204");
+  t.add_spec("GET /empty 200 ");  // a space and nothing after it: an empty body
+  const auto* robots = t.find("GET", "/robots.txt");
+  ASSERT_NE(robots, nullptr);
+  EXPECT_EQ(robots->response.status, 200);
+  EXPECT_EQ(robots->response.body, "User-agent: *\nDisallow: /\\x");
+  EXPECT_EQ(robots->response.content_type, "text/plain; charset=utf-8");
+  const auto* gone = t.find("GET", "/gone");
+  ASSERT_NE(gone, nullptr);
+  EXPECT_EQ(gone->response.status, 410);
+  EXPECT_EQ(gone->response.body, "");
+  EXPECT_EQ(gone->response.content_type, "");
+  EXPECT_EQ(t.find("DELETE", "/gone")->response.status, 204);
+  EXPECT_EQ(t.find("GET", "/empty")->response.content_type, "");
+  EXPECT_EQ(t.allowed("/gone"), "GET, DELETE, HEAD");
+}
+
+TEST(DirectResponses, MalformedSpecLinesSayWhatIsWrong) {
+  auto message = [](std::string_view spec) -> std::string {
+    DirectResponses t;
+    try {
+      t.add_spec(spec);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_NE(message("GET").find("no path"), std::string::npos);
+  EXPECT_NE(message("GET /a").find("no status"), std::string::npos);
+  EXPECT_NE(message("GET /a 20").find("three digits"), std::string::npos);
+  EXPECT_NE(message("GET /a 2000").find("three digits"), std::string::npos);
+  EXPECT_NE(message("GET /a +20").find("three digits"), std::string::npos);
+  EXPECT_NE(message("GET /a ok body").find("three digits"), std::string::npos);
+  EXPECT_NE(message("GET /a 200 trailing\\").find("backslash"), std::string::npos);
+  EXPECT_NE(message("GET /a 200 \\t").find("backslash"), std::string::npos);
+  // what add() refuses, with the spec named first
+  EXPECT_NE(message(" GET /a 200").find("one space"), std::string::npos);
+  EXPECT_NE(message("GET a 200").find("origin-form"), std::string::npos);
+  EXPECT_NE(message("GET /a?q 200").find("without a query"), std::string::npos);
+  EXPECT_NE(message("GET  /a 200").find("one space"), std::string::npos);
+  EXPECT_NE(message("GET /a 099").find("200 to 599"), std::string::npos);
+  EXPECT_NE(message("GET /a 204 x").find("no body"), std::string::npos);
+  EXPECT_NE(message("GET /a 200 x").find("accepted"), std::string::npos);
+}
+
 TEST(DirectResponses, WrapAnswersFromTheTableAndPassesTheRestOn) {
   DirectResponses t;
   t.add("GET", "/a", hello());

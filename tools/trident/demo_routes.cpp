@@ -77,8 +77,11 @@ Task<void> stream(http::Request& req, http::Response& res) {
 }  // namespace
 
 void add_demo_routes(http::Router& router, http::ServiceContext& service) {
-  // Always the same bytes: answered from the direct table, before any handler.
-  service.direct.add("GET", "/plaintext", {200, "text/plain", "Hello, World!", {}});
+  // Always the same bytes: answered from the direct table, before any handler
+  // (unless `--respond` already claimed the path: the operator's answer wins).
+  if (service.direct.allowed("/plaintext").empty()) {
+    service.direct.add("GET", "/plaintext", {200, "text/plain", "Hello, World!", {}});
+  }
   // The same answer from a handler: what the general path (request, response,
   // coroutine, router) costs next to the direct one (bench/http_bench.py).
   router.add("GET", "/hello", [](http::Request&, http::Response& res) -> Task<void> {

@@ -49,6 +49,7 @@ struct ServeFlags {
   trident::ws::Settings ws;
   long ws_ping_interval = 30, ws_idle_timeout = 0;
   bool no_ws_deflate = false;
+  std::vector<std::string> respond;  // direct responses, "METHOD PATH STATUS[ BODY]"
 };
 
 int serve(const ServeFlags& f) {
@@ -117,6 +118,14 @@ int serve(const ServeFlags& f) {
   ws_settings.draining = &service.draining;
   trident::ws::Service ws_service(ws_settings);
 
+  for (const auto& spec : f.respond) {
+    try {
+      service.direct.add_spec(spec);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "trident: --respond " << e.what() << "\n";
+      return 2;
+    }
+  }
   trident::http::Router router;
   trident::demo::add_demo_routes(router, service);
   trident::demo::add_ws_demo_routes(router, ws_service);
@@ -246,6 +255,10 @@ int main(int argc, char** argv) {
                    "Smallest WebSocket message sent compressed, in bytes")
       ->capture_default_str();
   serve_cmd->add_flag("--no-ws-deflate", f.no_ws_deflate, "Never negotiate permessage-deflate");
+  serve_cmd->add_option(
+      "--respond", f.respond,
+      "Fixed answer, before any route: 'METHOD PATH STATUS[ BODY]' (repeatable; the body is "
+      "text/plain, \\n for a newline; GET also answers HEAD; other methods on PATH get 405)");
   serve_cmd->add_option("--log-level", f.log_level, "debug, info, warn, error, off")
       ->capture_default_str();
   app.add_subcommand("version", "Print the version")->callback([] {
