@@ -249,16 +249,16 @@ class Server:
         self.proc = None
 
 
+def trident_argv(binary, certdir, plaintext_port, tls_port=None, extra=()):
+    argv = [binary, "serve", "--plaintext", "127.0.0.1:%d" % plaintext_port]
+    argv += ["--listen", "127.0.0.1:%d" % tls_port] if tls_port else ["--no-tls"]
+    return argv + ["--state-dir", certdir, "--workers", "1", "--max-connections", "20000",
+                   "--idle-timeout", "300", "--log-level", "warn"] + list(extra)
+
+
 def make_trident(tmp, base, binary, certdir, extra=()):
     ports = {"h1": base, "h2c": base, "tls": base + 1}
-    argv = [binary, "serve",
-            "--plaintext", "127.0.0.1:%d" % ports["h1"],
-            "--listen", "127.0.0.1:%d" % ports["tls"],
-            "--state-dir", certdir,
-            "--workers", "1",
-            "--max-connections", "20000",
-            "--idle-timeout", "300",
-            "--log-level", "warn"] + list(extra)
+    argv = trident_argv(binary, certdir, ports["h1"], ports["tls"], extra)
     note = "h2c (prior knowledge) on the plaintext listener"
     if extra:
         note += "; " + " ".join(extra)
@@ -267,13 +267,7 @@ def make_trident(tmp, base, binary, certdir, extra=()):
 
 def make_trident_handler(tmp, base, binary, certdir, extra=()):
     ports = {"h1": base + 2}
-    argv = [binary, "serve",
-            "--plaintext", "127.0.0.1:%d" % ports["h1"],
-            "--state-dir", certdir,
-            "--workers", "1",
-            "--max-connections", "20000",
-            "--idle-timeout", "300",
-            "--log-level", "warn"] + list(extra)
+    argv = trident_argv(binary, certdir, ports["h1"], None, extra)
     return Server("trident-handler", tmp, ports, argv,
                   "trident serving GET /hello: the same response from a coroutine "
                   "handler (request, response, router) instead of the direct table",

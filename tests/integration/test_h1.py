@@ -124,6 +124,21 @@ def parse_response(buf, head_request=False, until_close=False):
     raise Incomplete()
 
 
+def pipelined(port, reqs, head_requests=()):
+    """Sends `reqs` in one write, reads until the server closes, and parses
+    every response; returns (responses, closed). `head_requests` holds the
+    indexes of HEAD requests (their responses have no body)."""
+    with connect(port) as s:
+        s.sendall(reqs)
+        data, closed = read_until_close(s)
+    out = []
+    rest = data
+    while rest:
+        r, rest = parse_response(rest, head_request=len(out) in head_requests)
+        out.append(r)
+    return out, closed
+
+
 def read_response(sock, buf=b"", head_request=False, timeout=TIMEOUT):
     """Read exactly one response from sock; returns (Response, leftover)."""
     deadline = time.monotonic() + timeout
@@ -313,15 +328,8 @@ def test_direct_response_with_a_request_body(server):
             b"3\r\nabc\r\n0\r\n\r\n"
             b"HEAD /plaintext HTTP/1.1\r\nHost: a\r\n\r\n"
             b"GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-    with connect(server.port) as s:
-        s.sendall(reqs)
-        data, closed = read_until_close(s)
+    out, closed = pipelined(server.port, reqs, head_requests=(2,))
     assert closed
-    out = []
-    rest = data
-    while rest:
-        r, rest = parse_response(rest, head_request=len(out) == 2)
-        out.append(r)
     assert [r.status for r in out] == [200, 405, 200, 200], out
     assert out[0].body == b"Hello, World!"
     assert out[1].get("allow") == "GET, HEAD"
@@ -439,15 +447,8 @@ def test_pipelining_in_order(server):
             b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
             b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nsecond\r\n0\r\n\r\n"
             b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-    with connect(server.port) as s:
-        s.sendall(reqs)
-        data, closed = read_until_close(s)
+    out, closed = pipelined(server.port, reqs)
     assert closed, "server should close after the Connection: close request"
-    out = []
-    rest = data
-    while rest:
-        r, rest = parse_response(rest)
-        out.append(r)
     assert [r.status for r in out] == [200, 200, 200, 404, 200, 200]
     assert out[0].body == b"Hello, World!"
     assert out[1].body == b"first"
@@ -461,16 +462,11 @@ def test_pipelining_in_order(server):
 
 def test_pipelining_many_small_requests(server):
     n = 50
-    with connect(server.port) as s:
-        s.sendall(b"".join(b"GET /stream?n=1&i=%d HTTP/1.1\r\nHost: a\r\n\r\n" % i for i in range(n))
-                  + b"GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-        data, closed = read_until_close(s)
+    got, closed = pipelined(
+        server.port,
+        b"".join(b"GET /stream?n=1&i=%d HTTP/1.1\r\nHost: a\r\n\r\n" % i for i in range(n))
+        + b"GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     assert closed
-    rest = data
-    got = []
-    while rest:
-        r, rest = parse_response(rest)
-        got.append(r)
     assert len(got) == n + 1
     assert all(r.status == 200 and r.body == b"chunk 0\n" for r in got[:n])
     assert got[n].body == b"Hello, World!"
