@@ -257,6 +257,7 @@ std::string& Socket::own_tail_slow() {
 }
 
 void Socket::queue_close(std::uint16_t code, std::string_view reason) {
+  flush_publishes();
   std::string& out = own_tail();
   std::size_t before = out.size();
   append_close(out, code, reason, mask_key());
@@ -280,6 +281,7 @@ std::optional<MaskKey> Socket::mask_key() const {
 }
 
 void Socket::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
+  flush_publishes();
   if (parser_.role() == Role::client) {
     std::string& out = own_tail();
     std::size_t before = out.size();
@@ -329,6 +331,7 @@ bool Socket::over_backlog(std::size_t more) const {
 
 bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
   if (state_ != State::open) return false;
+  flush_publishes();  // before the backlog check: they are queued first
   if (over_backlog(message.size())) {
     slow_consumer();
     return false;
@@ -345,12 +348,12 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
   return true;
 }
 
-void Socket::deliver(const Prepared& message) {
+void Socket::deliver(const Prepared& frames, std::size_t messages) {
   // Prepared frames are server frames (unmasked): not for a client socket.
   if (state_ != State::open || parser_.role() == Role::client) return;
-  const auto& frame = deflate_bits_ && message.compressed ? message.compressed : message.plain;
+  const auto& frame = deflate_bits_ && frames.compressed ? frames.compressed : frames.plain;
   if (over_backlog(frame->size())) return slow_consumer();
-  count(Counter::messages_out);
+  count(Counter::messages_out, static_cast<std::int64_t>(messages));
   extra().queue.push_back({frame, {}});
   queued_ += frame->size();
   notify();

@@ -131,7 +131,8 @@ class Socket final {
   bool must_abort() const { return abort_; }
   bool idle() const;  // nothing in flight either way
   void on_transport_closed();
-  void deliver(const Prepared& message);
+  // Queues a reference to pub/sub frames: `messages` of them, joined.
+  void deliver(const Prepared& frames, std::size_t messages = 1);
   // Heartbeats and timeouts, once a second (tick_now() clock): driven by
   // the transport (an HTTP/1.1 connection's tick) or by a SocketTicker.
   void tick(std::uint32_t now);

@@ -3,9 +3,12 @@
 // output is parsed back with a client-role FrameParser.
 #include <gtest/gtest.h>
 
+#include <asio/post.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/loop.hpp"
 #include "ws/deflate.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/handshake.hpp"
@@ -298,6 +301,151 @@ TEST(WsSocket, OwnOutputStaysInOrderAroundSharedFrames) {
   EXPECT_EQ(out[0].payload, "one");
   EXPECT_EQ(out[1].payload, "two");
   EXPECT_EQ(out[2].payload, "three");
+}
+
+// Runs `body` as one turn of a worker's event loop, where publishes wait for
+// the end of the batch (outside a loop they are delivered at once).
+void in_one_turn(const std::function<void()>& body) {
+  Loop loop;
+  asio::post(loop.io(), body);
+  loop.run();
+}
+
+TEST(WsHub, PublishesOfOneBatchReachEachSubscriberAsOneSharedBuffer) {
+  Harness a, b;
+  in_one_turn([&] {
+    a.socket->subscribe("batch");
+    b.socket->subscribe("batch");
+    for (const char* m : {"one", "two", "three"}) Hub::instance().publish("batch", m, Opcode::text);
+    EXPECT_FALSE(a.socket->has_output());  // not yet: at the end of the batch
+  });
+  // One queue entry per subscriber, the same bytes for both.
+  auto fa = a.socket->take_shared();
+  auto fb = b.socket->take_shared();
+  ASSERT_TRUE(fa && fb);
+  EXPECT_EQ(fa.get(), fb.get());
+  EXPECT_FALSE(a.socket->has_output());
+  a.socket->on_output_flushed();
+  ServerOutput parsed;
+  FrameParser parser(ParserOptions{Role::client, 1 << 20, false});
+  std::string bytes = *fa;
+  parser.feed(std::span<char>(bytes.data(), bytes.size()), parsed);
+  ASSERT_EQ(parsed.frames.size(), 3u);
+  EXPECT_EQ(parsed.frames[0].payload, "one");
+  EXPECT_EQ(parsed.frames[1].payload, "two");
+  EXPECT_EQ(parsed.frames[2].payload, "three");
+  in_one_turn([&] {
+    a.socket->unsubscribe("batch");
+    b.socket->unsubscribe("batch");
+  });
+}
+
+TEST(WsHub, BatchedPublishesKeepTheirOrderAcrossTopicsAndOwnSends) {
+  Harness h;
+  in_one_turn([&] {
+    h.socket->subscribe("x");
+    h.socket->subscribe("y");
+    Hub::instance().publish("x", "x1", Opcode::text);
+    Hub::instance().publish("x", "x2", Opcode::text);
+    Hub::instance().publish("y", "y1", Opcode::text);
+    h.socket->send("own");  // after what was published before it
+    Hub::instance().publish("x", "x3", Opcode::text);
+    h.socket->close(close_code::normal, "bye");  // after x3
+  });
+  auto out = h.output();
+  ASSERT_EQ(out.size(), 6u);
+  const char* want[] = {"x1", "x2", "y1", "own", "x3"};
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(out[i].payload, want[i]) << i;
+  EXPECT_EQ(out[5].close_code, close_code::normal);
+}
+
+TEST(WsHub, SubscribingAfterAPublishDoesNotReceiveItUnsubscribingDoes) {
+  Harness late, leaving;
+  in_one_turn([&] {
+    leaving.socket->subscribe("s");
+    Hub::instance().publish("s", "before", Opcode::text);
+    late.socket->subscribe("s");
+    leaving.socket->unsubscribe("s");
+    Hub::instance().publish("s", "after", Opcode::text);
+  });
+  auto got_late = late.output();
+  ASSERT_EQ(got_late.size(), 1u);
+  EXPECT_EQ(got_late[0].payload, "after");
+  auto got_leaving = leaving.output();
+  ASSERT_EQ(got_leaving.size(), 1u);
+  EXPECT_EQ(got_leaving[0].payload, "before");
+  in_one_turn([&] { late.socket->unsubscribe("s"); });
+}
+
+TEST(WsHub, BigPublishesAreNotJoined) {
+  Harness h;
+  const std::string big(40 * 1024, 'b');
+  in_one_turn([&] {
+    h.socket->subscribe("big");
+    Hub::instance().publish("big", big, Opcode::binary);
+    Hub::instance().publish("big", big, Opcode::binary);
+    Hub::instance().publish("big", "small", Opcode::binary);
+  });
+  // 80 KiB would pass the join limit: the first frame goes alone (not
+  // copied), the second is joined with the small one.
+  auto first = h.socket->take_shared();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), big.size() + 4);
+  auto rest = h.socket->take_shared();
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->size(), big.size() + 4 + 2 + 5);
+  h.socket->on_output_flushed();
+  in_one_turn([&] { h.socket->unsubscribe("big"); });
+}
+
+TEST(WsHub, DeflateSubscribersGetTheCompressedFramesOfABatch) {
+  Harness plain, deflate(DeflateParams{});
+  const std::string text = std::string(500, 'z') + "!";
+  in_one_turn([&] {
+    plain.socket->subscribe("d");
+    deflate.socket->subscribe("d");
+    Hub::instance().publish("d", text, Opcode::text);
+    Hub::instance().publish("d", "short", Opcode::text);  // under compress_min: plain
+  });
+  auto p = plain.output();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_FALSE(p[0].compressed);
+  EXPECT_EQ(p[0].payload, text);
+  auto d = deflate.output();
+  ASSERT_EQ(d.size(), 2u);
+  ASSERT_TRUE(d[0].compressed);
+  std::string back;
+  ASSERT_EQ(inflate_message(d[0].payload, 1 << 20, back), InflateResult::ok);
+  EXPECT_EQ(back, text);
+  EXPECT_FALSE(d[1].compressed);
+  EXPECT_EQ(d[1].payload, "short");
+  in_one_turn([&] {
+    plain.socket->unsubscribe("d");
+    deflate.socket->unsubscribe("d");
+  });
+}
+
+TEST(WsHub, ASlowSubscriberIsClosedTheOthersGetTheWholeBatch) {
+  Harness slow(std::nullopt, [](Settings& s) { s.max_backlog = 1000; });
+  Harness fine;
+  const std::string m(50, 'm');
+  in_one_turn([&] {
+    slow.socket->subscribe("slow");
+    fine.socket->subscribe("slow");
+    slow.socket->send(std::string(900, 'o'));  // unsent: the backlog is nearly full
+    for (int i = 0; i < 3; ++i) Hub::instance().publish("slow", m, Opcode::text);
+  });
+  auto s = slow.output();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].close_code, close_code::policy_violation);
+  auto f = fine.output();
+  ASSERT_EQ(f.size(), 3u);
+  for (const auto& frame : f) EXPECT_EQ(frame.payload, m);
+  in_one_turn([&] {
+    slow.socket.reset();  // destroying a socket unsubscribes it
+    fine.socket->unsubscribe("slow");
+  });
+  EXPECT_EQ(Hub::instance().local_subscribers("slow"), 0u);
 }
 
 TEST(WsDeflate, Negotiation) {
