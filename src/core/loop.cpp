@@ -21,7 +21,23 @@ Loop::~Loop() = default;
 void Loop::run() {
   Loop* previous = t_current;
   t_current = this;
-  io_.run();
+  if (!source_) {
+    io_.run();
+  } else {
+    // Never blocks outside Asio: posts from other threads and timers wake
+    // run_one() as usual, and a busy turn polls Asio before the next drain.
+    for (;;) {
+      if (source_->busy()) {
+        io_.poll();
+        // Out of Asio work is not the end while the source has events (its
+        // Asio wait, the work that kept the loop alive, is not armed now).
+        if (io_.stopped()) io_.restart();
+        source_->drain();
+      } else if (io_.run_one() == 0) {
+        break;
+      }
+    }
+  }
   t_current = previous;
 }
 

@@ -15,12 +15,28 @@ namespace trident {
 
 class Loop {
  public:
+  // Readiness that Asio does not see directly (the connection poller, whose
+  // epoll descriptor Asio watches). While it is busy, the loop takes its
+  // events without blocking and runs Asio's ready handlers between turns,
+  // instead of sleeping in Asio's reactor only to be woken by that descriptor
+  // and re-arming it every turn: one epoll_wait per turn on each side, no
+  // epoll_ctl.
+  class BusySource {
+   public:
+    virtual ~BusySource() = default;
+    virtual bool busy() const = 0;
+    // Takes the ready events without blocking; when there were none it goes
+    // back to waiting through Asio (busy() turns false).
+    virtual void drain() = 0;
+  };
+
   Loop();
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
   asio::io_context& io() { return io_; }
+  void set_busy_source(BusySource* source) { source_ = source; }
   void run();  // runs until no work is left; sets Loop::current() for this thread
 
   // The loop running on the calling thread (nullptr outside worker threads).
@@ -28,6 +44,7 @@ class Loop {
 
  private:
   asio::io_context io_{1};
+  BusySource* source_ = nullptr;
 };
 
 // IMF-fixdate of the current second ("Sun, 06 Nov 1994 08:49:37 GMT"),

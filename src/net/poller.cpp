@@ -11,7 +11,11 @@ namespace trident::net {
 
 namespace {
 constexpr int kMaxEvents = 256;
-}
+// A wake-up that finds this many sockets ready turns the poller busy. A
+// lone socket (one request at a time) keeps the plain path: busy mode would
+// spend a second, empty drain before blocking again.
+constexpr int kBusyFrom = 2;
+}  // namespace
 
 Poller::Poller(asio::io_context& io)
     : epfd_(::epoll_create1(EPOLL_CLOEXEC)), watcher_(io), events_(kMaxEvents) {
@@ -54,23 +58,34 @@ void Poller::remove(int fd) {
 
 void Poller::stop() {
   stopped_ = true;
+  busy_ = false;
   asio::error_code ec;
   watcher_.cancel(ec);
 }
 
 void Poller::arm() {
-  if (armed_ || stopped_) return;
+  if (armed_ || stopped_ || busy_) return;
   armed_ = true;
   watcher_.async_wait(asio::posix::stream_descriptor::wait_read,
                       [this](const asio::error_code& ec) {
                         armed_ = false;
                         if (ec || stopped_) return;
-                        harvest();
-                        arm();
+                        if (harvest() >= kBusyFrom && !stopped_) {
+                          busy_ = true;
+                        } else {
+                          arm();
+                        }
                       });
 }
 
-void Poller::harvest() {
+void Poller::drain() {
+  if (harvest() == 0 || stopped_) {
+    busy_ = false;
+    arm();  // asks Asio's epoll again, which also catches what came since
+  }
+}
+
+int Poller::harvest() {
   // Handlers are only destroyed from a later loop turn (Worker::remove), so
   // events for a connection closed earlier in this batch are still safe.
   int n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, 0);
@@ -82,6 +97,7 @@ void Poller::harvest() {
       reinterpret_cast<Handler*>(data)->on_events(events_[i].events);
     }
   }
+  return n < 0 ? 0 : n;
 }
 
 }  // namespace trident::net

@@ -3,7 +3,9 @@
 // the request path makes no epoll_ctl calls; Asio's reactor would re-arm the
 // descriptor on every non-speculative wait (one extra syscall per request).
 // The poller's own epoll fd is watched by the worker's Asio loop, so timers,
-// posts and acceptors stay on Asio.
+// posts and acceptors stay on Asio. Under load (a wake-up that finds several
+// sockets ready) the poller turns busy and the Loop drains it directly
+// between Asio polls until a drain finds nothing (see Loop::BusySource).
 #pragma once
 
 #include <sys/epoll.h>
@@ -14,11 +16,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/loop.hpp"
+
 namespace trident::net {
 
 class Connection;
 
-class Poller {
+class Poller final : public Loop::BusySource {
  public:
   class Handler {
    public:
@@ -39,16 +43,20 @@ class Poller {
   void remove(int fd);
   void stop();  // no more waiting: lets the loop finish
 
+  bool busy() const override { return busy_; }
+  void drain() override;
+
  private:
   bool add(int fd, std::uint64_t data);
   void arm();
-  void harvest();
+  int harvest();  // handles the ready events, returns how many
 
   int epfd_;
   asio::posix::stream_descriptor watcher_;
   std::vector<epoll_event> events_;
   bool armed_ = false;
   bool stopped_ = false;
+  bool busy_ = false;
 };
 
 }  // namespace trident::net
