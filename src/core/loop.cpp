@@ -5,6 +5,7 @@
 
 namespace trident {
 namespace {
+constexpr int kHandlersPerBusyTurn = 64;
 thread_local Loop* t_current = nullptr;
 
 struct DateCache {
@@ -28,7 +29,10 @@ void Loop::run() {
     // run_one() as usual, and a busy turn polls Asio before the next drain.
     for (;;) {
       if (source_->busy()) {
-        io_.poll();
+        // A bounded number of handlers per turn: a handler that posts
+        // itself again and again must not keep the source waiting.
+        for (int i = 0; i < kHandlersPerBusyTurn && io_.poll_one() > 0; ++i) {
+        }
         // Out of Asio work is not the end while the source has events (its
         // Asio wait, the work that kept the loop alive, is not armed now).
         if (io_.stopped()) io_.restart();
