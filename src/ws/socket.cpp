@@ -110,7 +110,7 @@ Prepared prepare(std::string_view message, Opcode opcode, bool compress) {
   p.plain = std::move(plain);
   if (compress) {
     std::string body;
-    deflate_message(message, 15, body);
+    deflate_message(message, kPublishWindowBits, body);
     auto framed = std::make_shared<std::string>();
     append_frame(*framed, opcode, body, true, std::nullopt, true);
     p.compressed = std::move(framed);
@@ -351,7 +351,10 @@ bool Socket::send(std::string_view message, Opcode opcode, bool compress) {
 void Socket::deliver(const Prepared& frames, std::size_t messages) {
   // Prepared frames are server frames (unmasked): not for a client socket.
   if (state_ != State::open || parser_.role() == Role::client) return;
-  const auto& frame = deflate_bits_ && frames.compressed ? frames.compressed : frames.plain;
+  // Shared frames are compressed with a 15-bit window: a peer that asked for
+  // a smaller one (server_max_window_bits) gets them uncompressed.
+  const auto& frame =
+      deflate_bits_ == kPublishWindowBits && frames.compressed ? frames.compressed : frames.plain;
   if (over_backlog(frame->size())) return slow_consumer();
   count(Counter::messages_out, static_cast<std::int64_t>(messages));
   extra().queue.push_back({frame, {}});

@@ -65,6 +65,9 @@ struct Prepared {
   std::shared_ptr<const std::string> compressed;  // complete RSV1 frame, or null
 };
 Prepared prepare(std::string_view message, Opcode opcode, bool compress);
+// The window `prepare` compresses with; sockets that negotiated a smaller
+// server_max_window_bits are sent the plain frame.
+inline constexpr int kPublishWindowBits = 15;
 
 class Socket final {
  public:

@@ -425,6 +425,30 @@ TEST(WsHub, DeflateSubscribersGetTheCompressedFramesOfABatch) {
   });
 }
 
+TEST(WsHub, ASubscriberWithASmallerWindowGetsPlainFrames) {
+  // Shared frames are compressed with a 15-bit window; a peer that limited
+  // ours (server_max_window_bits=9) could not inflate them.
+  Harness wide(DeflateParams{}), narrow(DeflateParams{9, 15});
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "line " + std::to_string(i % 7) + " of the news; ";
+  in_one_turn([&] {
+    wide.socket->subscribe("w");
+    narrow.socket->subscribe("w");
+    Hub::instance().publish("w", text, Opcode::text);
+  });
+  auto w = wide.output();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(w[0].compressed);
+  auto n = narrow.output();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_FALSE(n[0].compressed);
+  EXPECT_EQ(n[0].payload, text);
+  in_one_turn([&] {
+    wide.socket->unsubscribe("w");
+    narrow.socket->unsubscribe("w");
+  });
+}
+
 TEST(WsHub, ASlowSubscriberIsClosedTheOthersGetTheWholeBatch) {
   Harness slow(std::nullopt, [](Settings& s) { s.max_backlog = 1000; });
   Harness fine;
