@@ -25,8 +25,8 @@ class Loop {
    public:
     virtual ~BusySource() = default;
     virtual bool busy() const = 0;
-    // Takes the ready events without blocking; when there were none it goes
-    // back to waiting through Asio (busy() turns false).
+    // Takes the ready events without blocking; when there were too few to
+    // stay busy it goes back to waiting through Asio (busy() turns false).
     virtual void drain() = 0;
   };
 

@@ -5,7 +5,7 @@
 // The poller's own epoll fd is watched by the worker's Asio loop, so timers,
 // posts and acceptors stay on Asio. Under load (a wake-up that finds several
 // sockets ready) the poller turns busy and the Loop drains it directly
-// between Asio polls until a drain finds nothing (see Loop::BusySource).
+// between Asio polls until a drain finds fewer than two (see Loop::BusySource).
 #pragma once
 
 #include <sys/epoll.h>
