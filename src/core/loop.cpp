@@ -1,11 +1,15 @@
 #include "core/loop.hpp"
 
+#include "core/asio_wakeup.hpp"
+
+#include <asio/executor_work_guard.hpp>
+
 #include <ctime>
 #include <stdexcept>
 
 namespace trident {
 namespace {
-constexpr int kHandlersPerBusyTurn = 64;
+constexpr int kHandlersPerTurn = 64;
 thread_local Loop* t_current = nullptr;
 
 struct DateCache {
@@ -19,30 +23,49 @@ thread_local DateCache t_date;
 Loop::Loop() = default;
 Loop::~Loop() = default;
 
+void Loop::set_source(Source* source) {
+  source_ = source;
+  if (!wakeup_) wakeup_ = std::make_unique<AsioWakeup>(io_);
+  source_->watch(wakeup_->descriptor());
+}
+
 void Loop::run() {
   Loop* previous = t_current;
   t_current = this;
-  if (!source_) {
-    io_.run();
+  if (source_) {
+    run_with_source();
   } else {
-    // Never blocks outside Asio: posts from other threads and timers wake
-    // run_one() as usual, and a busy turn polls Asio before the next drain.
-    for (;;) {
-      if (source_->busy()) {
-        // A bounded number of handlers per turn: a handler that posts
-        // itself again and again must not keep the source waiting.
-        for (int i = 0; i < kHandlersPerBusyTurn && io_.poll_one() > 0; ++i) {
-        }
-        // Out of Asio work is not the end while the source has events (its
-        // Asio wait, the work that kept the loop alive, is not armed now).
-        if (io_.stopped()) io_.restart();
-        source_->drain();
-      } else if (io_.run_one() == 0) {
-        break;
-      }
-    }
+    io_.run();
   }
   t_current = previous;
+}
+
+void Loop::run_with_source() {
+  // While the source runs, Asio counts as busy: polling it then always runs
+  // its reactor (which takes the events behind its readable descriptor),
+  // and running out of Asio work is not the end.
+  auto source_running = asio::make_work_guard(io_);
+  // Asio is polled only when it may have something: its descriptor was
+  // ready, handlers were queued, or the wait did not block. A turn under
+  // load is then one epoll_wait plus the sockets' own reads and writes.
+  bool asio_due = true;
+  for (;;) {
+    if (asio_due) {
+      // A bounded number of handlers per turn: one that posts itself again
+      // and again must not keep the source waiting.
+      for (int i = 0; i < kHandlersPerTurn && io_.poll_one() > 0; ++i) {
+      }
+      if (io_.stopped()) break;  // out of work with the source stopped, or io().stop()
+    }
+    if (source_->stopped() && source_running.owns_work()) {
+      source_running.reset();
+      asio_due = true;  // Asio may be out of work now: poll before any wait
+      continue;
+    }
+    const bool block = wakeup_->arm();
+    const bool asio_ready = source_->wait(block ? -1 : 0);
+    asio_due = wakeup_->disarm() || asio_ready || !block || source_->stopped();
+  }
 }
 
 Loop* Loop::current() {

@@ -13,21 +13,24 @@
 
 namespace trident {
 
+class AsioWakeup;
+
 class Loop {
  public:
-  // Readiness that Asio does not see directly (the connection poller, whose
-  // epoll descriptor Asio watches). While it is busy, the loop takes its
-  // events without blocking and runs Asio's ready handlers between turns,
-  // instead of sleeping in Asio's reactor only to be woken by that descriptor
-  // and re-arming it every turn: one epoll_wait per turn on each side, no
-  // epoll_ctl.
-  class BusySource {
+  // What a worker loop blocks on: the connection poller's epoll set. The
+  // loop adds Asio's reactor descriptor to it, so one epoll_wait per turn
+  // covers connections, Asio's timers and sockets, and handlers posted from
+  // any thread (see AsioWakeup).
+  class Source {
    public:
-    virtual ~BusySource() = default;
-    virtual bool busy() const = 0;
-    // Takes the ready events without blocking; when there were too few to
-    // stay busy it goes back to waiting through Asio (busy() turns false).
-    virtual void drain() = 0;
+    virtual ~Source() = default;
+    // Adds `fd` to the set; its readiness is reported by wait(), not handled.
+    virtual void watch(int fd) = 0;
+    // Waits up to `timeout_ms` (-1: until something is ready) and handles
+    // what is ready; true when the watched descriptor was among it.
+    virtual bool wait(int timeout_ms) = 0;
+    // No more events to wait for: the loop ends once Asio has no work left.
+    virtual bool stopped() const = 0;
   };
 
   Loop();
@@ -36,15 +39,21 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   asio::io_context& io() { return io_; }
-  void set_busy_source(BusySource* source) { source_ = source; }
-  void run();  // runs until no work is left; sets Loop::current() for this thread
+  // Before run(); without a source the loop is Asio's own run().
+  void set_source(Source* source);
+  // Runs until no work is left (with a source: until it is stopped and Asio
+  // has no work); sets Loop::current() for this thread.
+  void run();
 
   // The loop running on the calling thread (nullptr outside worker threads).
   static Loop* current();
 
  private:
+  void run_with_source();
+
   asio::io_context io_{1};
-  BusySource* source_ = nullptr;
+  Source* source_ = nullptr;
+  std::unique_ptr<AsioWakeup> wakeup_;
 };
 
 // IMF-fixdate of the current second ("Sun, 06 Nov 1994 08:49:37 GMT"),

@@ -58,7 +58,7 @@ void Worker::run() {
     }
   }
   tick();
-  loop_.set_busy_source(&poller_);
+  loop_.set_source(&poller_);
   loop_.run();
 }
 

@@ -85,7 +85,7 @@ class Worker {
   SessionFactory factory_;
   std::size_t max_connections_;
   Loop loop_;
-  Poller poller_{loop_.io()};
+  Poller poller_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   Connection* connections_ = nullptr;  // intrusive list (Connection::prev_/next_)
   std::vector<Connection*> wakes_;     // scheduled, not yet run
