@@ -77,7 +77,7 @@ AsioWakeup::AsioWakeup(asio::io_context& io)
   }
 }
 
-bool AsioWakeup::handlers_queued() const {
+bool AsioWakeup::queued_locked() const {
   // The reactor's task is always queued while the loop is outside Asio;
   // anything else is a handler waiting to run.
   auto& queue = field<SchedulerQueue>(scheduler_);
@@ -90,17 +90,22 @@ bool AsioWakeup::handlers_queued() const {
 bool AsioWakeup::arm() {
   auto& mutex = field<SchedulerMutex>(scheduler_);
   asio::detail::conditionally_enabled_mutex::scoped_lock lock(mutex);
-  if (handlers_queued()) return false;
+  if (queued_locked()) return false;
   // As when Asio's own thread blocks in the reactor: the next post interrupts it.
   field<SchedulerTaskInterrupted>(scheduler_) = false;
   return true;
 }
 
-bool AsioWakeup::disarm() {
+void AsioWakeup::disarm() {
   auto& mutex = field<SchedulerMutex>(scheduler_);
   asio::detail::conditionally_enabled_mutex::scoped_lock lock(mutex);
   field<SchedulerTaskInterrupted>(scheduler_) = true;
-  return handlers_queued();
+}
+
+bool AsioWakeup::handlers_queued() const {
+  auto& mutex = field<SchedulerMutex>(scheduler_);
+  asio::detail::conditionally_enabled_mutex::scoped_lock lock(mutex);
+  return queued_locked();
 }
 
 }  // namespace trident

@@ -39,12 +39,13 @@ class AsioWakeup {
   // instead of blocking). Otherwise the next post, from any thread, makes
   // descriptor() readable.
   bool arm();
-  // After the wait: true when handlers are queued. Posts made from now on
-  // cost nothing until the next arm().
-  bool disarm();
+  // After the wait: posts made from now on cost nothing until the next arm().
+  void disarm();
+  // Whether handlers are queued (Asio's reactor task aside).
+  bool handlers_queued() const;
 
  private:
-  bool handlers_queued() const;  // with the scheduler's lock held
+  bool queued_locked() const;  // with the scheduler's lock held
 
   asio::detail::scheduler& scheduler_;
   int epoll_fd_;

@@ -63,8 +63,12 @@ void Loop::run_with_source() {
       continue;
     }
     const bool block = wakeup_->arm();
-    const bool asio_ready = source_->wait(block ? -1 : 0);
-    asio_due = wakeup_->disarm() || asio_ready || !block || source_->stopped();
+    source_->wait(block ? -1 : 0);
+    // Disarmed before the events are handled: what they post is found in
+    // Asio's queue below, at no syscall each.
+    wakeup_->disarm();
+    const bool asio_ready = source_->dispatch();
+    asio_due = asio_ready || !block || source_->stopped() || wakeup_->handlers_queued();
   }
 }
 

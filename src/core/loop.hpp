@@ -24,11 +24,14 @@ class Loop {
   class Source {
    public:
     virtual ~Source() = default;
-    // Adds `fd` to the set; its readiness is reported by wait(), not handled.
+    // Adds `fd` to the set; its readiness is reported by dispatch(), not handled.
     virtual void watch(int fd) = 0;
-    // Waits up to `timeout_ms` (-1: until something is ready) and handles
-    // what is ready; true when the watched descriptor was among it.
-    virtual bool wait(int timeout_ms) = 0;
+    // Waits up to `timeout_ms` (-1: until something is ready) and keeps
+    // what is ready for dispatch().
+    virtual void wait(int timeout_ms) = 0;
+    // Handles what the last wait() found; true when the watched descriptor
+    // was among it.
+    virtual bool dispatch() = 0;
     // No more events to wait for: the loop ends once Asio has no work left.
     virtual bool stopped() const = 0;
   };

@@ -5,8 +5,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace trident::net {
 
@@ -62,10 +64,14 @@ void Poller::watch(int fd) {
   }
 }
 
-bool Poller::wait(int timeout_ms) {
+void Poller::wait(int timeout_ms) {
+  ready_ = std::max(::epoll_wait(epfd_, events_.data(), kMaxEvents, timeout_ms), 0);
+}
+
+bool Poller::dispatch() {
   // Handlers are only destroyed from a later loop turn (Worker::remove), so
   // events for a connection closed earlier in this batch are still safe.
-  const int n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, timeout_ms);
+  const int n = std::exchange(ready_, 0);
   bool watched = false;
   for (int i = 0; i < n; ++i) {
     const std::uint64_t data = events_[i].data.u64;

@@ -40,7 +40,8 @@ class Poller final : public Loop::Source {
   void stop();  // no more waiting: lets the loop finish once Asio has no work
 
   void watch(int fd) override;
-  bool wait(int timeout_ms) override;
+  void wait(int timeout_ms) override;
+  bool dispatch() override;
   bool stopped() const override { return stopped_; }
 
  private:
@@ -48,6 +49,7 @@ class Poller final : public Loop::Source {
 
   int epfd_;
   std::vector<epoll_event> events_;
+  int ready_ = 0;  // events_ filled by the last wait()
   bool stopped_ = false;
 };
 

@@ -264,19 +264,25 @@ TEST(AsioWakeup, ArmedPostsMakeTheDescriptorReadableAndQueuedHandlersAreReported
 
   asio::post(io, [] {});  // not armed: queued, nothing wakes
   EXPECT_FALSE(readable(wakeup.descriptor()));
+  EXPECT_TRUE(wakeup.handlers_queued());
   EXPECT_FALSE(wakeup.arm());  // a handler is waiting: do not block
-  EXPECT_TRUE(wakeup.disarm());
   io.poll();
+  EXPECT_FALSE(wakeup.handlers_queued());
   EXPECT_FALSE(readable(wakeup.descriptor()));
 
   ASSERT_TRUE(wakeup.arm());
   std::thread([&] { asio::post(io, [] {}); }).join();
   EXPECT_TRUE(readable(wakeup.descriptor()));
-  EXPECT_TRUE(wakeup.disarm());
+  wakeup.disarm();
+  EXPECT_TRUE(wakeup.handlers_queued());
   io.poll();  // the reactor takes the interruption
   EXPECT_FALSE(readable(wakeup.descriptor()));
-  EXPECT_TRUE(wakeup.arm());
-  EXPECT_FALSE(wakeup.disarm());
+
+  ASSERT_TRUE(wakeup.arm());
+  wakeup.disarm();
+  asio::post(io, [] {});  // disarmed again: queued, nothing wakes
+  EXPECT_FALSE(readable(wakeup.descriptor()));
+  EXPECT_TRUE(wakeup.handlers_queued());
 }
 
 }  // namespace
