@@ -10,10 +10,11 @@
 #include <stdexcept>
 #include <type_traits>
 
-static_assert(ASIO_VERSION == 102201,
-              "core/asio_wakeup.cpp uses private members of Asio 1.22.1's scheduler and epoll "
-              "reactor (mutex_, op_queue_, task_operation_, task_interrupted_, epoll_fd_, "
-              "timer_fd_): check them against this Asio version, then update the version here");
+static_assert(
+    ASIO_VERSION == 102201,
+    "core/asio_wakeup.cpp uses private members of Asio 1.22.1's scheduler and epoll "
+    "reactor (mutex_, op_queue_, task_operation_, task_interrupted_, stopped_, "
+    "epoll_fd_, timer_fd_): check them against this Asio version, then update the version here");
 static_assert(std::is_same_v<asio::detail::reactor, asio::detail::epoll_reactor>,
               "Asio's reactor is expected to be the epoll reactor");
 
@@ -40,6 +41,9 @@ struct SchedulerTaskOperation {
 struct SchedulerTaskInterrupted {
   friend constexpr auto member(SchedulerTaskInterrupted);
 };
+struct SchedulerStopped {
+  friend constexpr auto member(SchedulerStopped);
+};
 struct ReactorEpollFd {
   friend constexpr auto member(ReactorEpollFd);
 };
@@ -51,6 +55,7 @@ template struct Expose<SchedulerMutex, &asio::detail::scheduler::mutex_>;
 template struct Expose<SchedulerQueue, &asio::detail::scheduler::op_queue_>;
 template struct Expose<SchedulerTaskOperation, &asio::detail::scheduler::task_operation_>;
 template struct Expose<SchedulerTaskInterrupted, &asio::detail::scheduler::task_interrupted_>;
+template struct Expose<SchedulerStopped, &asio::detail::scheduler::stopped_>;
 template struct Expose<ReactorEpollFd, &asio::detail::epoll_reactor::epoll_fd_>;
 template struct Expose<ReactorTimerFd, &asio::detail::epoll_reactor::timer_fd_>;
 
@@ -90,7 +95,9 @@ bool AsioWakeup::queued_locked() const {
 bool AsioWakeup::arm() {
   auto& mutex = field<SchedulerMutex>(scheduler_);
   asio::detail::conditionally_enabled_mutex::scoped_lock lock(mutex);
-  if (queued_locked()) return false;
+  // A stop() from another thread while the loop was not blocked woke
+  // nothing: the loop must see it before it blocks.
+  if (queued_locked() || field<SchedulerStopped>(scheduler_)) return false;
   // As when Asio's own thread blocks in the reactor: the next post interrupts it.
   field<SchedulerTaskInterrupted>(scheduler_) = false;
   return true;

@@ -35,9 +35,9 @@ class AsioWakeup {
   // its sockets is ready, or (while armed) a handler was posted.
   int descriptor() const { return epoll_fd_; }
 
-  // Before blocking: false when handlers are queued already (run them
-  // instead of blocking). Otherwise the next post, from any thread, makes
-  // descriptor() readable.
+  // Before blocking: false when handlers are queued already or Asio was
+  // stopped (poll instead of blocking). Otherwise the next post or stop(),
+  // from any thread, makes descriptor() readable.
   bool arm();
   // After the wait: posts made from now on cost nothing until the next arm().
   void disarm();

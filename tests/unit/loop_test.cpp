@@ -126,6 +126,38 @@ TEST_F(LoopTest, APostFromAnotherThreadWakesTheBlockedLoop) {
   EXPECT_FALSE(watchdog.fired());
 }
 
+TEST_F(LoopTest, StoppingAsioFromAnotherThreadEndsTheLoop) {
+  Watchdog watchdog(poller);
+  Pairs pairs(1);
+  ASSERT_TRUE(poller.add(pairs.fds[0][0], &pairs));
+  // Once stopped while the loop is busy with an event (not blocked), once
+  // while it is blocked: both must end run().
+  for (bool while_busy : {true, false}) {
+    std::atomic<bool> handling{false};
+    std::atomic<bool> stopped{false};
+    pairs.on_read = [&] {
+      if (!while_busy) return;
+      handling = true;
+      while (!stopped) std::this_thread::yield();
+    };
+    std::thread other([&] {
+      if (while_busy) {
+        while (!handling) std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(20ms);
+      }
+      loop.io().stop();
+      stopped = true;
+    });
+    if (while_busy) pairs.write_all(1);
+    loop.run();
+    other.join();
+    EXPECT_TRUE(loop.io().stopped()) << while_busy;
+    loop.io().restart();
+  }
+  EXPECT_FALSE(watchdog.fired());
+}
+
 TEST_F(LoopTest, ATimerWakesTheBlockedLoop) {
   Watchdog watchdog(poller);
   asio::steady_timer timer(loop.io());
