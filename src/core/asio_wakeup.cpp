@@ -64,23 +64,24 @@ auto& field(Object& object) {
   return object.*member(Tag{});
 }
 
-asio::detail::epoll_reactor& started_reactor(asio::io_context& io) {
+// Creates Asio's reactor (its task is queued from then on) and returns its
+// epoll descriptor.
+int reactor_descriptor(asio::io_context& io) {
   auto& reactor = asio::use_service<asio::detail::epoll_reactor>(io);
-  reactor.init_task();  // the reactor's task is queued from now on
-  return reactor;
+  reactor.init_task();
+  // Without a timerfd Asio computes its timeouts inside its own epoll_wait,
+  // and a due timer would not make the descriptor readable.
+  if (field<ReactorTimerFd>(reactor) < 0) {
+    throw std::runtime_error("Asio runs without a timerfd: its timers cannot wake the loop");
+  }
+  return field<ReactorEpollFd>(reactor);
 }
 
 }  // namespace
 
 AsioWakeup::AsioWakeup(asio::io_context& io)
     : scheduler_(asio::use_service<asio::detail::scheduler>(io)),
-      epoll_fd_(field<ReactorEpollFd>(started_reactor(io))) {
-  // Without a timerfd Asio computes its timeouts inside its own epoll_wait,
-  // and a due timer would not make the descriptor readable.
-  if (field<ReactorTimerFd>(asio::use_service<asio::detail::epoll_reactor>(io)) < 0) {
-    throw std::runtime_error("Asio runs without a timerfd: its timers cannot wake the loop");
-  }
-}
+      epoll_fd_(reactor_descriptor(io)) {}
 
 bool AsioWakeup::queued_locked() const {
   // The reactor's task is always queued while the loop is outside Asio;
